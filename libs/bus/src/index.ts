@@ -1,0 +1,17 @@
+export {
+  type AppendResult,
+  type Bus,
+  BusError,
+  type BusMsg,
+  type ChatConsumer,
+  type ChatLog,
+  type ChatRecord,
+  type ChatWindow,
+  DEFAULT_CHAT_WINDOW,
+  isBusError,
+  type Payload,
+  type Subscription,
+  type WindowRead,
+} from './bus.ts';
+export { createMemoryBus, MemoryBroker } from './bus.memory.ts';
+export { subjectMatches } from './subject.ts';

@@ -1,0 +1,98 @@
+/**
+ * Service-to-service messages over NATS request/reply and pub/sub. Services never import each
+ * other: the gateway, history, presence and notify meet here. Every reply is a ServiceReply so a
+ * caller can tell a refusal (bad_request, forbidden) from an outage.
+ */
+import type { ErrorCode } from './codes.ts';
+import type { ChatMessage, ConversationItem, Notification, Status } from './frames.ts';
+
+export type ServiceReply<T> = { ok: true; result: T } | { ok: false; code: ErrorCode; message: string };
+
+// ---- history.query ----
+export type HistoryRequest =
+  /** A page of messages before `before` (exclusive), ascending. */
+  | { op: 'page'; room: string; before?: number; limit: number }
+  /** Messages with seq > after, ascending, at most limit (deep tier of recovery). */
+  | { op: 'after'; room: string; after: number; limit: number }
+  | { op: 'last'; room: string }
+  /** Moves the user's read marker forward (never back); replies with the stored seq. */
+  | { op: 'read'; user: string; room: string; seq: number }
+  | { op: 'unread'; user: string; rooms: string[] }
+  | { op: 'conversations'; user: string; before?: number; limit: number };
+
+export interface HistoryPage {
+  messages: ChatMessage[];
+  more: boolean;
+}
+export interface HistoryResults {
+  page: HistoryPage;
+  after: HistoryPage;
+  last: { seq: number };
+  read: { seq: number };
+  unread: { counts: Record<string, number> };
+  conversations: { items: ConversationItem[]; more: boolean };
+}
+
+/** Unread counts stop counting here (a badge shows 1000+). */
+export const UNREAD_CAP = 1000;
+
+// ---- presence ----
+export type PresenceDelta =
+  | { k: 'connect'; conn: string; user: string; status: Status; name?: string }
+  | { k: 'disconnect'; conn: string }
+  | { k: 'join'; conn: string; room: string }
+  | { k: 'leave'; conn: string; room: string }
+  | { k: 'status'; conn: string; status: Status }
+  | { k: 'name'; conn: string; name: string };
+
+/** presence.delta: a gateway's changes of one tick, in order. */
+export interface PresenceDeltaBatch {
+  gw: string;
+  deltas: PresenceDelta[];
+}
+
+/** presence.heartbeat: a gateway is alive; digest lets presence detect drift and ask for a snapshot. */
+export interface PresenceHeartbeat {
+  gw: string;
+  conns: number;
+  digest: string;
+  intervalMs: number;
+}
+
+export interface SnapshotConn {
+  conn: string;
+  user: string;
+  status: Status;
+  name?: string;
+  rooms: string[];
+}
+/** Reply to presence.snapshot.<gw> (or the broadcast presence.snapshot). */
+export interface PresenceSnapshot {
+  gw: string;
+  conns: SnapshotConn[];
+}
+
+export type PresenceRequest = { op: 'room'; room: string } | { op: 'user'; user: string };
+export interface PresenceResults {
+  room: { users: { userId: string; status: Status; name?: string }[]; count: number };
+  user: { userId: string; status: Status | 'offline'; connections: number; rooms: string[] };
+}
+
+// ---- notify ----
+export type NotifyRequest =
+  | { op: 'unread'; user: string; limit: number }
+  | { op: 'read'; user: string; ids: string[] };
+export interface NotifyResults {
+  unread: { unread: Notification[]; more: number };
+  read: { updated: number };
+}
+
+// ---- per-user and admin deliveries ----
+/**
+ * user.<id> carries one of these. `frame` is a server frame's JSON text, forwarded to every socket of
+ * the user as it is (one serialisation for all devices).
+ */
+export type UserEvent =
+  | { kind: 'frame'; frame: string }
+  | { kind: 'disconnect'; reason: string }
+  | { kind: 'name'; name: string };
