@@ -1,0 +1,10 @@
+export {
+  ConfigError,
+  type ConfigOf,
+  describeConfig,
+  type Env,
+  type Field,
+  type FieldDescription,
+  loadConfig,
+} from './config.ts';
+export { f, parseDuration } from './fields.ts';
