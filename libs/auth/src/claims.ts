@@ -1,0 +1,49 @@
+/** Turns a verified JWT payload into an Identity, refusing claims of the wrong shape. */
+import type { JWTPayload } from 'jose';
+import { AuthError } from './errors.ts';
+
+export interface Identity {
+  userId: string;
+  name?: string;
+  /** Glob patterns of rooms the user may join; empty = none. */
+  rooms: readonly string[];
+  /** Glob patterns of rooms the user may publish to; defaults to `rooms`. */
+  pub: readonly string[];
+  scopes: ReadonlySet<string>;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+  raw: Record<string, unknown>;
+}
+
+export const SUB_MAX = 128;
+
+export function identityFrom(payload: JWTPayload): Identity {
+  const { sub, name, scope, exp } = payload;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > SUB_MAX) {
+    throw new AuthError('bad_claims', `token sub must be a string of 1-${SUB_MAX} characters`);
+  }
+  if (name !== undefined && typeof name !== 'string')
+    throw new AuthError('bad_claims', 'token name must be a string');
+  if (scope !== undefined && typeof scope !== 'string') {
+    throw new AuthError('bad_claims', 'token scope must be a space-separated string');
+  }
+  const rooms = patterns(payload.rooms, 'rooms') ?? Object.freeze([]);
+  const identity: Identity = {
+    userId: sub,
+    rooms,
+    pub: patterns(payload.pub, 'pub') ?? rooms,
+    scopes: new Set(scope?.split(/\s+/).filter((s) => s.length > 0)),
+    exp: exp as number, // jwtVerify was told exp is required and checked it is a number
+    raw: payload,
+  };
+  if (name !== undefined) identity.name = name;
+  return Object.freeze(identity);
+}
+
+function patterns(value: unknown, claim: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new AuthError('bad_claims', `token ${claim} must be an array of strings`);
+  }
+  return Object.freeze([...value]);
+}
