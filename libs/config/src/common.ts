@@ -1,0 +1,77 @@
+/**
+ * Settings every Parley service shares (contract names from ARCHITECTURE §6). Service schemas
+ * spread these into their own so a name means the same thing everywhere.
+ */
+import type { Env } from './config.ts';
+import { f } from './fields.ts';
+
+export const DEV_SECRET = 'parley-dev-secret-change-me-0123456789abcdef';
+
+const isProduction = (env: Env) => env.NODE_ENV === 'production';
+
+export const brokerFields = {
+  natsUrl: f.str('NATS_URL', 'NATS servers, comma separated (nats://host:4222); unset = embedded memory bus'),
+  kafkaBrokers: f.list(
+    'KAFKA_BROKERS',
+    'Kafka bootstrap brokers, comma separated (host:9092); unset = memory log',
+  ),
+  mongoUrl: f.url('MONGO_URL', 'MongoDB connection string; unset = memory store', {
+    protocols: ['mongodb', 'mongodb+srv'],
+  }),
+  mongoDb: f.str('MONGO_DB', 'MongoDB database name', { default: 'parley' }),
+};
+
+export const authFields = {
+  authSecret: f.str('AUTH_JWT_SECRET', 'HS256 secret for JWTs (at least 32 characters)', {
+    secret: true,
+    pattern: /^.{32,}$/s,
+    default: (env: Env) =>
+      isProduction(env) || env.AUTH_PUBLIC_KEY_FILE || env.AUTH_JWKS_URL ? undefined : DEV_SECRET,
+  }),
+  authPublicKeyFile: f.str('AUTH_PUBLIC_KEY_FILE', 'PEM public key file for RS256/ES256/EdDSA JWTs'),
+  authJwksUrl: f.url('AUTH_JWKS_URL', 'JWKS URL for RS256/ES256/EdDSA JWTs', {
+    protocols: ['http', 'https'],
+  }),
+  authIssuer: f.str('AUTH_ISSUER', 'Required JWT issuer (iss), when set'),
+  authAudience: f.str('AUTH_AUDIENCE', 'Required JWT audience (aud), when set'),
+};
+
+export const commonFields = {
+  nodeEnv: f.str('NODE_ENV', 'production enables strict start-up checks (no dev secret)', {
+    default: 'development',
+  }),
+  logLevel: f.enumOf(
+    'LOG_LEVEL',
+    'Log level',
+    ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
+    {
+      default: 'info' as const,
+    },
+  ),
+  instance: f.str('INSTANCE_ID', 'Name of this instance in logs, metrics and ops stats (default: host-pid)'),
+  ...brokerFields,
+  ...authFields,
+};
+
+/**
+ * Cross-field rules of the shared settings, as problem lines (empty when fine): exactly one JWT key
+ * source, and a real key in production.
+ */
+export function authProblems(c: {
+  nodeEnv: string;
+  authSecret?: string | undefined;
+  authPublicKeyFile?: string | undefined;
+  authJwksUrl?: string | undefined;
+}): string[] {
+  const sources = [c.authSecret, c.authPublicKeyFile, c.authJwksUrl].filter((s) => s !== undefined).length;
+  if (sources === 0)
+    return ['AUTH_JWT_SECRET: required in production (or set AUTH_PUBLIC_KEY_FILE or AUTH_JWKS_URL)'];
+  if (sources > 1)
+    return ['AUTH_JWT_SECRET, AUTH_PUBLIC_KEY_FILE, AUTH_JWKS_URL: set exactly one key source'];
+  if (c.nodeEnv === 'production' && c.authSecret === DEV_SECRET)
+    return ['AUTH_JWT_SECRET: the dev secret is refused in production'];
+  return [];
+}
+
+/** True when the dev secret is in use: callers log a loud warning at start. */
+export const usesDevSecret = (c: { authSecret?: string | undefined }) => c.authSecret === DEV_SECRET;
