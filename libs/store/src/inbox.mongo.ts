@@ -1,0 +1,131 @@
+/**
+ * Inbox and idempotency keys on MongoDB. `notifications`: `_id` is the notification id; `data` is
+ * stored as JSON text (`dataJson`) because its keys are producer content and a key like `$x` is
+ * refused by some servers. `idempotency`: `_id` is the key, the first answer as JSON text.
+ * Both carry `expireAt` (a Date) under a TTL index where the server has them; queries skip expired
+ * documents regardless, since TTL deletion lags (up to a minute on mongod, never on FerretDB v1).
+ */
+import type { Notification } from '@parley/protocol';
+import type { Collection, Db, Filter } from 'mongodb';
+import {
+  type IdempotencyStore,
+  INBOX_MORE_CAP,
+  type Inbox,
+  type InboxPage,
+  type StoredNotification,
+} from './inbox.ts';
+import { clampLimit } from './messages.ts';
+import { Collections, isDuplicateKey } from './mongo.ts';
+
+interface NotificationDoc {
+  _id: string;
+  user: string;
+  title: string;
+  body: string;
+  dataJson?: string;
+  createdAt: number;
+  read: boolean;
+  expireAt?: Date;
+  key?: string;
+}
+interface ClaimDoc {
+  _id: string;
+  valueJson: string;
+  expireAt: Date;
+}
+
+export class MongoInbox implements Inbox, IdempotencyStore {
+  readonly #notes: Collection<NotificationDoc>;
+  readonly #claims: Collection<ClaimDoc>;
+
+  constructor(db: Db) {
+    this.#notes = db.collection(Collections.notifications);
+    this.#claims = db.collection(Collections.idempotency);
+  }
+
+  /**
+   * Unordered insert: a duplicate id or key fails only its own document and the server goes on
+   * with the rest (mongod and FerretDB v1 alike, for inserts), so a duplicate-only error is success.
+   */
+  async insertMany(list: readonly StoredNotification[]): Promise<void> {
+    if (list.length === 0) return;
+    try {
+      await this.#notes.insertMany(list.map(toDoc), { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+
+  async unread(user: string, limit: number, cap = INBOX_MORE_CAP): Promise<InboxPage> {
+    const n = clampLimit(limit);
+    const filter: Filter<NotificationDoc> = { user, read: false, ...unexpired() };
+    const [docs, total] = await Promise.all([
+      this.#notes.find(filter).sort({ createdAt: -1 }).limit(n).toArray(),
+      this.#notes.countDocuments(filter, { limit: n + Math.max(0, Math.floor(cap)) }),
+    ]);
+    return { unread: docs.map(fromDoc), more: Math.max(0, total - docs.length) };
+  }
+
+  async markRead(user: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const res = await this.#notes.updateMany(
+      { user, _id: { $in: [...ids] }, read: false },
+      { $set: { read: true } },
+    );
+    return res.modifiedCount;
+  }
+
+  async purgeExpired(): Promise<number> {
+    const expired = { expireAt: { $lte: new Date() } };
+    const [a, b] = await Promise.all([this.#notes.deleteMany(expired), this.#claims.deleteMany(expired)]);
+    return a.deletedCount + b.deletedCount;
+  }
+
+  /**
+   * Insert-first: the unique `_id` decides the winner atomically. A loser reads the winner's answer;
+   * a key that expired but was not purged yet is deleted (only that incarnation) and claimed again.
+   */
+  async claimKey<T>(key: string, value: T, ttlMs: number): Promise<T | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#claims.insertOne({
+          _id: key,
+          valueJson: JSON.stringify(value),
+          expireAt: new Date(Date.now() + ttlMs),
+        });
+        return null;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      const cur = await this.#claims.findOne({ _id: key });
+      if (cur && cur.expireAt.getTime() > Date.now()) return JSON.parse(cur.valueJson) as T;
+      if (attempt > 0) throw new Error(`idempotency key "${key}" is contended`);
+      if (cur) await this.#claims.deleteOne({ _id: key, expireAt: cur.expireAt });
+    }
+  }
+}
+
+function unexpired(): Filter<NotificationDoc> {
+  return { $or: [{ expireAt: { $exists: false } }, { expireAt: { $gt: new Date() } }] };
+}
+
+function toDoc(n: StoredNotification): NotificationDoc {
+  const doc: NotificationDoc = {
+    _id: n.id,
+    user: n.user,
+    title: n.title,
+    body: n.body,
+    createdAt: n.createdAt,
+    read: n.read,
+  };
+  if (n.data !== undefined) doc.dataJson = JSON.stringify(n.data);
+  if (n.expireAt !== undefined) doc.expireAt = new Date(n.expireAt);
+  if (n.key !== undefined) doc.key = n.key;
+  return doc;
+}
+
+function fromDoc(d: NotificationDoc): Notification {
+  const n: Notification = { id: d._id, title: d.title, body: d.body, createdAt: d.createdAt, read: d.read };
+  if (d.dataJson !== undefined) n.data = JSON.parse(d.dataJson);
+  return n;
+}

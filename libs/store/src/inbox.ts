@@ -1,0 +1,52 @@
+/**
+ * The notify service's storage: per-user inboxes (`Inbox`) and idempotency keys for retried
+ * requests (`IdempotencyStore`). Drivers: inbox.memory.ts and inbox.mongo.ts.
+ */
+import type { Notification } from '@parley/protocol';
+
+export interface StoredNotification extends Notification {
+  user: string;
+  /** Epoch ms after which the notification is gone (never returned, purged). */
+  expireAt?: number;
+  /** Unique across the inbox: a second notification with the same key is not stored. */
+  key?: string;
+}
+
+export interface InboxPage {
+  /** Newest first. */
+  unread: Notification[];
+  /** How many more unread there are, counted up to the cap. */
+  more: number;
+}
+
+export interface Inbox {
+  /** Stores every notification whose id (and key, if any) is new; the rest are skipped, not errors. */
+  insertMany(list: readonly StoredNotification[]): Promise<void>;
+  /** The user's newest `limit` unread, unexpired notifications. */
+  unread(user: string, limit: number, cap?: number): Promise<InboxPage>;
+  /** Marks the user's notifications read (others' ids are ignored); resolves with how many changed. */
+  markRead(user: string, ids: readonly string[]): Promise<number>;
+  /**
+   * Deletes expired notifications and idempotency keys; resolves with how many. Expired documents
+   * are never returned either way; this only reclaims space where the server has no TTL indexes.
+   */
+  purgeExpired(): Promise<number>;
+}
+
+export interface IdempotencyStore {
+  /**
+   * Claims `key` for `ttlMs` with the answer `value`. Resolves null when this call won the key (go
+   * ahead and do the work), or with the first claimer's value while the key lives (answer that).
+   */
+  claimKey<T>(key: string, value: T, ttlMs: number): Promise<T | null>;
+}
+
+/** More unread are counted up to this many (an inbox badge shows 1000+). */
+export const INBOX_MORE_CAP = 1000;
+
+/** The wire form of a stored notification. */
+export function toNotification(n: StoredNotification): Notification {
+  const out: Notification = { id: n.id, title: n.title, body: n.body, createdAt: n.createdAt, read: n.read };
+  if (n.data !== undefined) out.data = n.data;
+  return out;
+}

@@ -1,0 +1,52 @@
+/** Read markers on MongoDB: collection `reads`, one document per (user, room), unique. */
+import type { Collection, Db } from 'mongodb';
+import type { MessageQuery } from './messages.ts';
+import { Collections, isDuplicateKey } from './mongo.ts';
+import { countUnread, type ReadStore } from './reads.ts';
+
+interface ReadDoc {
+  user: string;
+  room: string;
+  seq: number;
+}
+
+export class MongoReads implements ReadStore {
+  readonly #reads: Collection<ReadDoc>;
+
+  constructor(
+    db: Db,
+    private readonly messages: Pick<MessageQuery, 'countAfter'>,
+  ) {
+    this.#reads = db.collection(Collections.reads);
+  }
+
+  /**
+   * `$max` with upsert, answered with the stored document in one round trip. Two first marks racing
+   * both try to insert; the loser gets a duplicate key error and its retry finds the document.
+   */
+  async mark(user: string, room: string, seq: number): Promise<number> {
+    const once = () =>
+      this.#reads.findOneAndUpdate(
+        { user, room },
+        { $max: { seq } },
+        { upsert: true, returnDocument: 'after', projection: { _id: 0, seq: 1 } },
+      );
+    const doc = await once().catch((err: unknown) => {
+      if (isDuplicateKey(err)) return once();
+      throw err;
+    });
+    return doc?.seq ?? seq;
+  }
+
+  async get(user: string, rooms: readonly string[]): Promise<Record<string, number>> {
+    if (rooms.length === 0) return {};
+    const docs = await this.#reads
+      .find({ user, room: { $in: [...rooms] } }, { projection: { _id: 0, room: 1, seq: 1 } })
+      .toArray();
+    return Object.fromEntries(docs.map((d) => [d.room, d.seq]));
+  }
+
+  unreadCounts(user: string, rooms: readonly string[], cap?: number): Promise<Record<string, number>> {
+    return countUnread(this, this.messages, user, rooms, cap);
+  }
+}
