@@ -1,0 +1,79 @@
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheDir } from '../util.ts';
+import { goEnv, type Log, once, ProvisionError, run, tryRun } from './run.ts';
+
+// FerretDB v1 is the last line that runs on plain SQLite (v2 needs PostgreSQL + DocumentDB extension).
+export const FERRETDB_VERSION = 'v1.24.0';
+// Stamped into the binary so a build without our patch is never mistaken for this one.
+const BUILD_TAG = `${FERRETDB_VERSION}-parley1`;
+const MODULE = 'github.com/FerretDB/FerretDB';
+
+export type MongoBinary = { kind: 'mongod' | 'ferretdb'; bin: string };
+
+/** A Mongo-wire server binary: `mongod` on PATH if present, else FerretDB built from source once. */
+export const ensureMongoServer = once(async (log: Log = () => {}): Promise<MongoBinary> => {
+  if (await tryRun('mongod', ['--version'])) return { kind: 'mongod', bin: 'mongod' };
+  const bin = join(cacheDir('bin'), 'ferretdb');
+  if (existsSync(bin) && (await tryRun(bin, ['--version']))?.includes(BUILD_TAG))
+    return { kind: 'ferretdb', bin };
+  try {
+    await buildFerretDB(bin, log);
+  } catch (err) {
+    throw new ProvisionError(
+      `cannot provision FerretDB ${FERRETDB_VERSION} (no mongod on PATH): ${(err as Error).message}\n` +
+        'Fix: make the Go module proxy reachable, or put mongod on PATH, or set MONGO_URL.',
+    );
+  }
+  return { kind: 'ferretdb', bin };
+});
+
+// `go install …ferretdb@v1.24.0` does not work: the proxy refuses FerretDB's version list (needed for
+// the deprecation check) and the module zip lacks the generated build/version/version.txt, without
+// which the binary panics at start. So: download the module, copy it, add version.txt, patch, build.
+async function buildFerretDB(bin: string, log: Log): Promise<void> {
+  log(`mongo: no mongod on PATH; building FerretDB ${FERRETDB_VERSION} (SQLite backend, pure Go)`);
+  const env = goEnv();
+  const info = JSON.parse(
+    await run('go', ['mod', 'download', '-json', `${MODULE}@${FERRETDB_VERSION}`], { env, cwd: cacheDir() }),
+  ) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(info.Error ?? 'go mod download returned no Dir');
+  const src = join(cacheDir('build'), `ferretdb-${FERRETDB_VERSION}-${process.pid}`);
+  rmSync(src, { recursive: true, force: true });
+  try {
+    cpSync(info.Dir, src, { recursive: true });
+    await run('chmod', ['-R', 'u+w', src]);
+    writeFileSync(join(src, 'build', 'version', 'version.txt'), `${BUILD_TAG}\n`);
+    patchTtlOption(join(src, 'internal', 'handler', 'msg_createindexes.go'));
+    log('mongo: go build ./cmd/ferretdb (about a minute on 2 cores, first time only)');
+    const tmpBin = `${bin}.tmp-${process.pid}`;
+    await run('go', ['build', '-o', tmpBin, './cmd/ferretdb'], {
+      env: { ...env, GOFLAGS: `${env.GOFLAGS} -mod=mod` },
+      cwd: src,
+    });
+    renameSync(tmpBin, bin);
+    log(`mongo: installed FerretDB at ${bin}`);
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
+}
+
+// FerretDB v1 rejects `expireAfterSeconds` with NotImplemented, which would break code that creates
+// TTL indexes at startup. The patch makes it accept and ignore the option (documents never expire).
+function patchTtlOption(file: string): void {
+  const before = readFileSync(file, 'utf8');
+  const after = before
+    .replace(
+      'case "partialFilterExpression", "expireAfterSeconds", "hidden",',
+      'case "partialFilterExpression", "hidden",',
+    )
+    .replace(
+      '\t\tcase "sparse":\n',
+      '\t\tcase "sparse", "expireAfterSeconds": // parley testkit: TTL accepted, not enforced\n',
+    );
+  if (after.split('expireAfterSeconds').length !== before.split('expireAfterSeconds').length) {
+    throw new Error(`patch for expireAfterSeconds did not apply cleanly to ${file}`);
+  }
+  if (!after.includes('"sparse", "expireAfterSeconds"')) throw new Error(`patch did not apply to ${file}`);
+  writeFileSync(file, after);
+}
