@@ -23,13 +23,14 @@ export class MongoReads implements ReadStore {
   /**
    * `$max` with upsert, answered with the stored document in one round trip. Two first marks racing
    * both try to insert; the loser gets a duplicate key error and its retry finds the document.
+   * No projection: FerretDB v1's findAndModify refuses one, and the document is three fields.
    */
   async mark(user: string, room: string, seq: number): Promise<number> {
     const once = () =>
       this.#reads.findOneAndUpdate(
         { user, room },
         { $max: { seq } },
-        { upsert: true, returnDocument: 'after', projection: { _id: 0, seq: 1 } },
+        { upsert: true, returnDocument: 'after' },
       );
     const doc = await once().catch((err: unknown) => {
       if (isDuplicateKey(err)) return once();
