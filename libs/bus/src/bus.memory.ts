@@ -123,9 +123,9 @@ export class MemoryBroker {
     this.dedupe.set(msgId, { seq, at: now });
     const log = this.rooms.get(room) ?? { messages: [], last: 0 };
     this.rooms.set(room, log);
-    const m = { room, seq, prev: log.last, data: payload, at: now };
+    const m: StoredChat = { room, seq, prev: log.last, data: payload };
     log.last = seq;
-    log.messages.push(m);
+    log.messages.push({ ...m, at: now });
     if (log.messages.length > this.window.maxPerRoom) log.messages.shift();
     this.records.push({ room, seq, data: payload, at: now });
     this.trimRecords();
@@ -288,7 +288,11 @@ class MemoryChatLog implements ChatLog {
     return w.length === 0 ? 0 : w[w.length - 1]!.seq;
   }
 
-  consume(durable: string, handler: (batch: ChatRecord[]) => Promise<void>, opts: { batch?: number } = {}): ChatConsumer {
+  consume(
+    durable: string,
+    handler: (batch: ChatRecord[]) => Promise<void>,
+    opts: { batch?: number } = {},
+  ): ChatConsumer {
     const state = this.broker.durables.get(durable) ?? { ackFloor: 0 };
     this.broker.durables.set(durable, state);
     const size = opts.batch ?? 256;
