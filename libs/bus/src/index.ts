@@ -1,3 +1,5 @@
+export { createMemoryBus, MemoryBroker } from './bus.memory.ts';
+export { createNatsBus, type NatsBusOptions } from './bus.nats.ts';
 export {
   type AppendResult,
   type Bus,
@@ -13,5 +15,4 @@ export {
   type Subscription,
   type WindowRead,
 } from './bus.ts';
-export { createMemoryBus, MemoryBroker } from './bus.memory.ts';
 export { subjectMatches } from './subject.ts';
