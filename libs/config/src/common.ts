@@ -2,10 +2,9 @@
  * Settings every Parley service shares (contract names from ARCHITECTURE §6). Service schemas
  * spread these into their own so a name means the same thing everywhere.
  */
+import { DEV_SECRET } from '@parley/auth';
 import type { Env } from './config.ts';
 import { f } from './fields.ts';
-
-export const DEV_SECRET = 'parley-dev-secret-change-me-0123456789abcdef';
 
 const isProduction = (env: Env) => env.NODE_ENV === 'production';
 
@@ -36,6 +35,29 @@ export const authFields = {
   authAudience: f.str('AUTH_AUDIENCE', 'Required JWT audience (aud), when set'),
 };
 
+/** Stream CHAT's per-room window (ARCHITECTURE §2); the gateway creates or updates the stream. */
+export const chatWindowFields = {
+  chatWindowMessages: f.int('CHAT_WINDOW_MESSAGES', 'Messages kept per room in stream CHAT', {
+    default: 1000,
+    min: 1,
+  }),
+  chatWindowAgeMs: f.ms('CHAT_WINDOW_AGE', 'Longest a message stays in stream CHAT', {
+    default: 24 * 3_600_000,
+  }),
+  chatDuplicateWindowMs: f.ms(
+    'CHAT_DUPLICATE_WINDOW',
+    'Window in which a retried clientMsgId is recognised',
+    {
+      default: 120_000,
+    },
+  ),
+  natsReplicas: f.int('NATS_REPLICAS', 'Replicas of stream CHAT (3 in a cluster)', {
+    default: 1,
+    min: 1,
+    max: 5,
+  }),
+};
+
 export const commonFields = {
   nodeEnv: f.str('NODE_ENV', 'production enables strict start-up checks (no dev secret)', {
     default: 'development',
@@ -51,6 +73,7 @@ export const commonFields = {
   instance: f.str('INSTANCE_ID', 'Name of this instance in logs, metrics and ops stats (default: host-pid)'),
   ...brokerFields,
   ...authFields,
+  ...chatWindowFields,
 };
 
 /**

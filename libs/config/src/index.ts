@@ -8,3 +8,11 @@ export {
   loadConfig,
 } from './config.ts';
 export { f, parseDuration } from './fields.ts';
+export {
+  authFields,
+  authProblems,
+  brokerFields,
+  chatWindowFields,
+  commonFields,
+  usesDevSecret,
+} from './common.ts';

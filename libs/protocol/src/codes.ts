@@ -5,12 +5,21 @@
  */
 
 export const ErrorCodes = {
-  bad_request: { retry: false, doc: 'The frame is not valid JSON, has an unknown type, or a field is missing or wrong.' },
-  forbidden: { retry: false, doc: "The token's patterns, or a user-limited room's member list, do not allow this." },
+  bad_request: {
+    retry: false,
+    doc: 'The frame is not valid JSON, has an unknown type, or a field is missing or wrong.',
+  },
+  forbidden: {
+    retry: false,
+    doc: "The token's patterns, or a user-limited room's member list, do not allow this.",
+  },
   not_joined: { retry: false, doc: 'The frame names a room this connection has not joined.' },
   rate_limited: { retry: true, doc: 'A per-connection rate limit was hit; wait and retry.' },
   too_large: { retry: false, doc: 'The body or the frame is over the limit sent in welcome.limits.' },
-  unavailable: { retry: true, doc: 'A backend (NATS, history, presence) did not answer in time; retry later.' },
+  unavailable: {
+    retry: true,
+    doc: 'A backend (NATS, history, presence) did not answer in time; retry later.',
+  },
   internal: { retry: true, doc: 'An unexpected server error; it is logged with the connection id.' },
 } as const;
 
@@ -21,12 +30,28 @@ export type ErrorCode = keyof typeof ErrorCodes;
  * the same credentials can help (4001/4003 need a new token first).
  */
 export const CloseCodes = {
-  goingAway: { code: 1001, reconnect: true, doc: 'Server going away (drain or shutdown); reconnect with jitter.' },
+  goingAway: {
+    code: 1001,
+    reconnect: true,
+    doc: 'Server going away (drain or shutdown); reconnect with jitter.',
+  },
   tooBig: { code: 1009, reconnect: true, doc: 'A frame was larger than the frame limit.' },
-  unauthorized: { code: 4001, reconnect: false, doc: 'Missing, malformed, forged or invalid token, or revoked by an admin.' },
+  unauthorized: {
+    code: 4001,
+    reconnect: false,
+    doc: 'Missing, malformed, forged or invalid token, or revoked by an admin.',
+  },
   tokenExpired: { code: 4003, reconnect: false, doc: 'The token expired and was not refreshed in time.' },
-  policy: { code: 4008, reconnect: true, doc: 'Sustained abuse (repeated limit violations); back off hard before reconnecting.' },
-  slowConsumer: { code: 4010, reconnect: true, doc: 'The socket fell behind its send buffer limit; reconnect and recover.' },
+  policy: {
+    code: 4008,
+    reconnect: true,
+    doc: 'Sustained abuse (repeated limit violations); back off hard before reconnecting.',
+  },
+  slowConsumer: {
+    code: 4010,
+    reconnect: true,
+    doc: 'The socket fell behind its send buffer limit; reconnect and recover.',
+  },
 } as const;
 
 export type CloseName = keyof typeof CloseCodes;

@@ -4,7 +4,14 @@
  * so the `error` reply can echo it.
  */
 import type { ErrorCode } from './codes.ts';
-import { type ClientFrame, type ClientFrameType, DEFAULT_LIMITS, type Limits, type RequestId, STATUSES } from './frames.ts';
+import {
+  type ClientFrame,
+  type ClientFrameType,
+  DEFAULT_LIMITS,
+  type Limits,
+  type RequestId,
+  STATUSES,
+} from './frames.ts';
 import { DEFAULT_MAX_ROOM_MEMBERS, parseRoomId } from './rooms.ts';
 
 export interface DecodeOptions {
@@ -59,7 +66,8 @@ const list = (o: Obj, k: string, each: (v: unknown, i: number) => void) => {
   v.forEach(each);
 };
 const itemStr = (k: string) => (v: unknown, i: number) => {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) throw new FieldError(`${k}[${i}] must be a string of 1-256 characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256)
+    throw new FieldError(`${k}[${i}] must be a string of 1-256 characters`);
 };
 
 /** Display names: 1-64 printable characters; names are data, never markup, but control characters are refused. */
@@ -91,10 +99,12 @@ const body: Check = (o, { limits }) => {
   const v = o.body;
   if (typeof v === 'string') {
     if (v.length === 0) throw new FieldError('body must not be empty');
-    if (v.length > limits.bodyChars) throw new FieldError(`body is over ${limits.bodyChars} characters`, 'too_large');
+    if (v.length > limits.bodyChars)
+      throw new FieldError(`body is over ${limits.bodyChars} characters`, 'too_large');
     return;
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new FieldError('body must be a string or a JSON object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new FieldError('body must be a string or a JSON object');
   if (utf8Length(JSON.stringify(v)) > limits.bodyObjectBytes) {
     throw new FieldError(`body is over ${limits.bodyObjectBytes} bytes`, 'too_large');
   }
@@ -123,7 +133,8 @@ const checks: Record<ClientFrameType, Check> = {
   },
   presence: (o, { maxRoomMembers }) => room(o, 'room', maxRoomMembers),
   status: (o) => {
-    if (!STATUSES.includes(o.status as never)) throw new FieldError(`status must be one of ${STATUSES.join(', ')}`);
+    if (!STATUSES.includes(o.status as never))
+      throw new FieldError(`status must be one of ${STATUSES.join(', ')}`);
   },
   ping: () => {},
   refresh: (o) => str(o, 'token', 16 * 1024),

@@ -1,5 +1,12 @@
-export { CloseCodes, type CloseCode, type CloseName, closeName, ErrorCodes, type ErrorCode } from './codes.ts';
-export * from './frames.ts';
+export { type ChatPayload, chatFrame, encodeChatPayload, type StoredChat, toChatMessage } from './chat.ts';
+export {
+  type CloseCode,
+  CloseCodes,
+  type CloseName,
+  closeName,
+  type ErrorCode,
+  ErrorCodes,
+} from './codes.ts';
 export {
   CLIENT_FRAME_TYPES,
   type Decoded,
@@ -11,7 +18,14 @@ export {
   utf8Length,
   validateName,
 } from './decode.ts';
-export { canonicalRoomId, DEFAULT_MAX_ROOM_MEMBERS, excludedFrom, parseRoomId, type RoomId, type RoomParse } from './rooms.ts';
-export { fromSubjectToken, KafkaTopics, STREAM_CHAT, Subjects, subjectToken } from './subjects.ts';
-export { type ChatPayload, chatFrame, encodeChatPayload, type StoredChat, toChatMessage } from './chat.ts';
+export * from './frames.ts';
 export * from './internal.ts';
+export {
+  canonicalRoomId,
+  DEFAULT_MAX_ROOM_MEMBERS,
+  excludedFrom,
+  parseRoomId,
+  type RoomId,
+  type RoomParse,
+} from './rooms.ts';
+export { fromSubjectToken, KafkaTopics, STREAM_CHAT, Subjects, subjectToken } from './subjects.ts';

@@ -72,10 +72,15 @@ export interface PresenceSnapshot {
   conns: SnapshotConn[];
 }
 
-export type PresenceRequest = { op: 'room'; room: string } | { op: 'user'; user: string };
+export type PresenceRequest =
+  | { op: 'room'; room: string }
+  | { op: 'user'; user: string }
+  /** Online status of many users at once (the initial answer to a `watch`). */
+  | { op: 'users'; users: string[] };
 export interface PresenceResults {
   room: { users: { userId: string; status: Status; name?: string }[]; count: number };
   user: { userId: string; status: Status | 'offline'; connections: number; rooms: string[] };
+  users: { statuses: Record<string, Status | 'offline'> };
 }
 
 // ---- notify ----
@@ -96,3 +101,18 @@ export type UserEvent =
   | { kind: 'frame'; frame: string }
   | { kind: 'disconnect'; reason: string }
   | { kind: 'name'; name: string };
+
+// ---- ephemeral room events (chat.eph.<room>) ----
+/**
+ * An ephemeral room event is `origin` + '\n' + a server frame's JSON text. The originating gateway
+ * delivers to its own sockets directly (so the sender's socket can be skipped) and ignores its own
+ * echo; services publish with an empty origin.
+ */
+export function ephEnvelope(origin: string, frame: string): string {
+  return `${origin}\n${frame}`;
+}
+
+export function openEphEnvelope(text: string): { origin: string; frame: string } {
+  const nl = text.indexOf('\n');
+  return nl < 0 ? { origin: '', frame: text } : { origin: text.slice(0, nl), frame: text.slice(nl + 1) };
+}

@@ -9,7 +9,7 @@
 
 const BASE = /^[A-Za-z0-9_-]{1,128}$/;
 /** Member ids: printable, no separators of the id itself (`#`, `,`) and no whitespace. */
-const MEMBER = /^[^\s#,\u0000-\u001f\u007f]{1,128}$/u;
+const MEMBER = /^[^\s#,\p{Cc}]{1,128}$/u;
 
 export const DEFAULT_MAX_ROOM_MEMBERS = 32;
 
@@ -26,17 +26,20 @@ export function parseRoomId(id: unknown, maxMembers = DEFAULT_MAX_ROOM_MEMBERS):
   if (typeof id !== 'string') return { ok: false, message: 'room must be a string' };
   const hash = id.indexOf('#');
   const base = hash < 0 ? id : id.slice(0, hash);
-  if (!BASE.test(base)) return { ok: false, message: `bad room id "${clip(id)}": base must match [A-Za-z0-9_-]{1,128}` };
+  if (!BASE.test(base))
+    return { ok: false, message: `bad room id "${clip(id)}": base must match [A-Za-z0-9_-]{1,128}` };
   if (hash < 0) return { ok: true, room: { id, base } };
   const members = id.slice(hash + 1).split(',');
   if (members.length > maxMembers) {
     return { ok: false, message: `bad room id: at most ${maxMembers} members in a user-limited room` };
   }
   for (const m of members) {
-    if (!MEMBER.test(m)) return { ok: false, message: `bad room id: member "${clip(m)}" is empty or has a forbidden character` };
+    if (!MEMBER.test(m))
+      return { ok: false, message: `bad room id: member "${clip(m)}" is empty or has a forbidden character` };
   }
   const canonical = canonicalRoomId(base, members);
-  if (canonical !== id) return { ok: false, message: `bad room id: member list must be sorted and unique: "${canonical}"` };
+  if (canonical !== id)
+    return { ok: false, message: `bad room id: member list must be sorted and unique: "${canonical}"` };
   return { ok: true, room: { id, base, members } };
 }
 

@@ -1,0 +1,62 @@
+import type { TypingFrame } from '@parley/protocol';
+import type { Conn } from '../connection.ts';
+import { type Ctx, fail } from '../context.ts';
+import { limitHit } from './guard.ts';
+
+/** At most one `on` event per user, room and this interval; repeats in between only extend the timer. */
+export const TYPING_COALESCE_MS = 2000;
+/** Silence after which `on: false` is sent for the user. */
+export const TYPING_AUTO_OFF_MS = 5000;
+
+interface TypingState {
+  sentAt: number;
+  timer: NodeJS.Timeout;
+}
+
+const typing = new WeakMap<Conn, Map<string, TypingState>>();
+
+export function typingFrame(ctx: Ctx, conn: Conn, f: TypingFrame): void {
+  if (!conn.rooms.has(f.room)) return fail(ctx, conn, f.id, 'not_joined', `join ${f.room} before typing`);
+  if (!conn.takeTyping(ctx.cfg.typingPerSecond)) {
+    return limitHit(ctx, conn, f.id, 'typing', `at most ${ctx.cfg.typingPerSecond} typing frames per second`);
+  }
+  const rooms = typing.get(conn) ?? new Map<string, TypingState>();
+  typing.set(conn, rooms);
+  const state = rooms.get(f.room);
+  if (!f.on) {
+    if (state) stop(ctx, conn, f.room, rooms, state);
+    return;
+  }
+  const now = Date.now();
+  if (state) {
+    state.timer.refresh();
+    if (now - state.sentAt < TYPING_COALESCE_MS) return;
+    state.sentAt = now;
+  } else {
+    const timer = setTimeout(() => {
+      const s = rooms.get(f.room);
+      if (s) stop(ctx, conn, f.room, rooms, s);
+    }, TYPING_AUTO_OFF_MS);
+    timer.unref?.();
+    rooms.set(f.room, { sentAt: now, timer });
+  }
+  emit(ctx, conn, f.room, true);
+}
+
+/** Ends typing in every room (connection closed or left). */
+export function clearTyping(ctx: Ctx, conn: Conn, room?: string): void {
+  const rooms = typing.get(conn);
+  if (!rooms) return;
+  for (const [r, s] of rooms) if (room === undefined || r === room) stop(ctx, conn, r, rooms, s);
+}
+
+function stop(ctx: Ctx, conn: Conn, room: string, rooms: Map<string, TypingState>, s: TypingState): void {
+  clearTimeout(s.timer);
+  rooms.delete(room);
+  emit(ctx, conn, room, false);
+}
+
+function emit(ctx: Ctx, conn: Conn, room: string, on: boolean): void {
+  const frame = JSON.stringify({ type: 'typing', room, userId: conn.userId, on });
+  ctx.fanout.publishEphemeral(room, frame, conn.closed ? undefined : conn.ws);
+}

@@ -1,0 +1,229 @@
+/**
+ * Interest-based fan-out. A room's NATS subscriptions exist only while the gateway has a local
+ * member (ref-counted, with a linger so a quick leave/rejoin does not churn subscriptions); each
+ * message is serialised once and handed to uWS topics, which batch sends per socket.
+ *
+ * Joins in flight register a `Joiner`: every chat message that arrives while the join reads its
+ * replay is also buffered there, so the join can splice replay, buffer and live traffic with no gap
+ * and no duplicate (see commands/join.ts).
+ */
+
+import type * as uWS from 'uWebSockets.js';
+import type { Bus, Subscription } from '@parley/bus';
+import {
+  chatFrame,
+  ephEnvelope,
+  openEphEnvelope,
+  type StoredChat,
+  Subjects,
+  type UserEvent,
+} from '@parley/protocol';
+import type { GatewayMetrics } from './metrics.ts';
+
+export const topics = {
+  chat: (room: string) => `r/${room}`,
+  eph: (room: string) => `e/${room}`,
+  user: (userId: string) => `u/${userId}`,
+  watch: (userId: string) => `w/${userId}`,
+};
+
+/** The part of a connection the fan-out needs for contact watches. */
+export interface Watcher {
+  ws: uWS.WebSocket<unknown>;
+  closed: boolean;
+  watching?: readonly string[];
+}
+
+export interface Joiner {
+  buffer: StoredChat[];
+}
+
+interface Channel {
+  refs: number;
+  roomJson: string;
+  ready: Promise<void>;
+  subs: Subscription[];
+  linger?: NodeJS.Timeout;
+  joiners: Set<Joiner>;
+}
+
+interface UserChannel {
+  refs: number;
+  sub: Subscription;
+}
+
+export interface FanoutOptions {
+  app: uWS.TemplatedApp;
+  bus: Bus;
+  gatewayId: string;
+  lingerMs: number;
+  metrics: GatewayMetrics;
+  /** Called for user-directed control events (disconnect, name change). */
+  onUserEvent: (userId: string, event: Exclude<UserEvent, { kind: 'frame' }>) => void;
+}
+
+export class Fanout {
+  private readonly rooms = new Map<string, Channel>();
+  private readonly users = new Map<string, UserChannel>();
+  private readonly watched = new Map<string, UserChannel>();
+
+  constructor(private readonly o: FanoutOptions) {}
+
+  /** Takes a reference on the room; resolves once NATS has confirmed its subscriptions. */
+  acquire(room: string): Promise<void> {
+    let ch = this.rooms.get(room);
+    if (ch) {
+      ch.refs++;
+      if (ch.linger) {
+        clearTimeout(ch.linger);
+        ch.linger = undefined;
+      }
+      return ch.ready;
+    }
+    const created: Channel = {
+      refs: 1,
+      roomJson: JSON.stringify(room),
+      ready: Promise.resolve(),
+      subs: [],
+      joiners: new Set(),
+    };
+    ch = created;
+    this.rooms.set(room, created);
+    created.subs.push(this.o.bus.chat.subscribeRoom(room, (m) => this.deliver(room, created, m)));
+    created.subs.push(
+      this.o.bus.subscribe(Subjects.chatEph(room), (msg) => this.deliverEph(room, msg.string())),
+    );
+    this.o.metrics.natsSubscriptions.inc(2);
+    created.ready = this.o.bus.flush();
+    created.ready.catch(() => this.drop(room, created));
+    return created.ready;
+  }
+
+  release(room: string): void {
+    const ch = this.rooms.get(room);
+    if (!ch || --ch.refs > 0) return;
+    ch.linger = setTimeout(() => this.drop(room, ch), this.o.lingerMs);
+    ch.linger.unref?.();
+  }
+
+  startJoin(room: string): Joiner {
+    const j: Joiner = { buffer: [] };
+    this.rooms.get(room)?.joiners.add(j);
+    return j;
+  }
+
+  endJoin(room: string, j: Joiner): void {
+    this.rooms.get(room)?.joiners.delete(j);
+  }
+
+  roomJson(room: string): string {
+    return this.rooms.get(room)?.roomJson ?? JSON.stringify(room);
+  }
+
+  /** Sends an ephemeral frame to the room's members here (except `except`) and on other gateways. */
+  publishEphemeral(room: string, frame: string, except?: uWS.WebSocket<unknown>): void {
+    if (except) except.publish(topics.eph(room), frame, false);
+    else this.o.app.publish(topics.eph(room), frame, false);
+    this.o.bus.publish(Subjects.chatEph(room), ephEnvelope(this.o.gatewayId, frame));
+  }
+
+  acquireUser(userId: string): void {
+    const u = this.users.get(userId);
+    if (u) {
+      u.refs++;
+      return;
+    }
+    const sub = this.o.bus.subscribe(Subjects.user(userId), (msg) => this.deliverUser(userId, msg.string()));
+    this.users.set(userId, { refs: 1, sub });
+    this.o.metrics.natsSubscriptions.inc();
+  }
+
+  releaseUser(userId: string): void {
+    const u = this.users.get(userId);
+    if (!u || --u.refs > 0) return;
+    u.sub.unsubscribe();
+    this.users.delete(userId);
+    this.o.metrics.natsSubscriptions.dec();
+  }
+
+  /** Replaces the connection's watch list; one NATS subscription per watched user per gateway. */
+  watch(w: Watcher, users: readonly string[]): void {
+    const next = new Set(users);
+    const prev = new Set(w.watching ?? []);
+    for (const u of prev) if (!next.has(u)) this.unwatchOne(w, u);
+    for (const u of next) {
+      if (prev.has(u)) continue;
+      const ch = this.watched.get(u);
+      if (ch) ch.refs++;
+      else {
+        const sub = this.o.bus.subscribe(Subjects.presenceUser(u), (msg) =>
+          this.o.app.publish(topics.watch(u), msg.data, false),
+        );
+        this.watched.set(u, { refs: 1, sub });
+        this.o.metrics.natsSubscriptions.inc();
+      }
+      if (!w.closed) w.ws.subscribe(topics.watch(u));
+    }
+    w.watching = [...next];
+  }
+
+  unwatchAll(w: Watcher): void {
+    for (const u of w.watching ?? []) this.unwatchOne(w, u);
+    w.watching = [];
+  }
+
+  private unwatchOne(w: Watcher, u: string): void {
+    if (!w.closed) w.ws.unsubscribe(topics.watch(u));
+    const ch = this.watched.get(u);
+    if (!ch || --ch.refs > 0) return;
+    ch.sub.unsubscribe();
+    this.watched.delete(u);
+    this.o.metrics.natsSubscriptions.dec();
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  private deliver(room: string, ch: Channel, m: StoredChat): void {
+    const topic = topics.chat(room);
+    this.o.app.publish(topic, chatFrame(m, ch.roomJson), false);
+    this.o.metrics.deliveries.inc(this.o.app.numSubscribers(topic));
+    for (const j of ch.joiners) j.buffer.push(m);
+  }
+
+  private deliverEph(room: string, text: string): void {
+    const { origin, frame } = openEphEnvelope(text);
+    if (origin === this.o.gatewayId) return;
+    this.o.app.publish(topics.eph(room), frame, false);
+  }
+
+  private deliverUser(userId: string, text: string): void {
+    let ev: UserEvent;
+    try {
+      ev = JSON.parse(text) as UserEvent;
+    } catch {
+      return;
+    }
+    if (ev.kind === 'frame') this.o.app.publish(topics.user(userId), ev.frame, false);
+    else this.o.onUserEvent(userId, ev);
+  }
+
+  private drop(room: string, ch: Channel): void {
+    if (this.rooms.get(room) !== ch || ch.refs > 0) return;
+    for (const s of ch.subs) s.unsubscribe();
+    this.o.metrics.natsSubscriptions.dec(ch.subs.length);
+    this.rooms.delete(room);
+  }
+
+  close(): void {
+    for (const [room, ch] of this.rooms) {
+      ch.refs = 0;
+      if (ch.linger) clearTimeout(ch.linger);
+      this.drop(room, ch);
+    }
+    for (const u of [...this.users.values(), ...this.watched.values()]) u.sub.unsubscribe();
+    this.users.clear();
+    this.watched.clear();
+  }
+}
