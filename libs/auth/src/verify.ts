@@ -3,7 +3,7 @@
  * signature check and a few claim checks per token and caches nothing, so revocation by short
  * expiry works and memory does not grow with the number of users.
  */
-import { errors, type JWTVerifyOptions, jwtVerify } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { type Identity, identityFrom } from './claims.ts';
 import { AuthError } from './errors.ts';
 import { type AuthOptions, resolveKeySource } from './keys.ts';
@@ -33,7 +33,7 @@ export async function createVerifier(opts: AuthOptions): Promise<Verifier> {
     async verify(token) {
       if (!token) throw new AuthError('missing', 'no token (Authorization: Bearer or ?token=)');
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('malformed', 'token too long');
-      let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+      let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, source.getKey, options));
       } catch (err) {
