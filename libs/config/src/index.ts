@@ -1,4 +1,12 @@
 export {
+  authFields,
+  authProblems,
+  brokerFields,
+  chatWindowFields,
+  commonFields,
+  usesDevSecret,
+} from './common.ts';
+export {
   ConfigError,
   type ConfigOf,
   describeConfig,
@@ -8,11 +16,3 @@ export {
   loadConfig,
 } from './config.ts';
 export { f, parseDuration } from './fields.ts';
-export {
-  authFields,
-  authProblems,
-  brokerFields,
-  chatWindowFields,
-  commonFields,
-  usesDevSecret,
-} from './common.ts';
