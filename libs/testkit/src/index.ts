@@ -13,3 +13,5 @@ export { provisionAll } from './provision/index.ts';
 export type { ServerHandle } from './server.ts';
 /** eventually: retries until fn stops throwing; uniquePrefix: per-test namespace; freePort: a free TCP port. */
 export { eventually, freePort, uniquePrefix } from './util.ts';
+/** wsClient: a protocol-aware test client (frames, request by id, waitFor); expectClose: a refused socket's close. */
+export { expectClose, type WsClient, wsClient } from './ws-client.ts';

@@ -108,6 +108,10 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+# After kill -9 the controller waits for the old broker session to expire before accepting the new
+# incarnation: 9 s by default. Heartbeats are in-process here, so a short session is safe.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
 num.network.threads=2
 num.io.threads=2
 `;

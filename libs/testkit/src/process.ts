@@ -12,6 +12,12 @@ const tempDirs = new Set<string>();
 const exitHooks = new Set<() => void>();
 let registryFile: string | undefined;
 let installed = false;
+let gracefulOwner = false;
+
+/** Called by a caller that stops its servers itself on SIGINT/SIGTERM; the 'exit' hook still applies. */
+export function handleSignalsGracefully(): void {
+  gracefulOwner = true;
+}
 
 /** Spawns `cmd` with stdout+stderr appended to `logFile`; the child is killed when this process exits. */
 export function spawnLogged(
@@ -129,12 +135,13 @@ function installExitHandlers(): void {
   process.on('exit', killAllNow);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
-      // Someone else handles this signal (vitest, `infra up`): they own a graceful shutdown and the
-      // 'exit' hook remains the backstop. Otherwise kill now and re-raise for default termination.
-      if (process.listenerCount(sig) > 1) return;
+      // Other listeners (vitest, tsx) may end the process in ways that skip 'exit' (re-raising the
+      // signal), so kill now unless the caller promised a graceful shutdown (`infra up`).
+      if (gracefulOwner) return;
       killAllNow();
       process.off(sig, onSignal);
-      process.kill(process.pid, sig);
+      // Re-raise only if nobody else handles it, so default termination still happens.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     };
     process.on(sig, onSignal);
   }

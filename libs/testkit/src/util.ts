@@ -38,8 +38,23 @@ export function uniquePrefix(label?: string): string {
   return `${id}_${clean}`;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; a race with others is possible). */
-export function freePort(): Promise<number> {
+// Linux may hand the same ephemeral port to consecutive listen(0) calls once the first socket is
+// closed, so ports given out by this process are remembered and never returned twice.
+const handedOut = new Set<number>();
+
+/** A TCP port on 127.0.0.1 that was free a moment ago and that this process has not returned before
+ * (another process may still take it before it is used). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await osPort();
+    if (!handedOut.has(port) || attempt > 50) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function osPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -3,7 +3,14 @@ import { connect } from '@nats-io/transport-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { eventually, type ServerHandle, startKafka, startMongo, startNats, uniquePrefix } from '../src/index.ts';
+import {
+  eventually,
+  type ServerHandle,
+  startKafka,
+  startMongo,
+  startNats,
+  uniquePrefix,
+} from '../src/index.ts';
 
 // Fault tests: each server is started by this file (not the shared global-setup ones), killed with
 // SIGKILL, restarted, and must still hold the data written before the kill.
@@ -78,7 +85,8 @@ describe.skipIf(external('KAFKA_BROKERS'))('kafka', () => {
     new Kafka({ brokers: [server.url], clientId: uniquePrefix('c'), logLevel: logLevel.NOTHING });
 
   async function readAll(topic: string, count: number): Promise<string[]> {
-    const consumer = client().consumer({ groupId: uniquePrefix('g') });
+    // Short fetch wait: disconnect() waits for the in-flight fetch (5 s by default).
+    const consumer = client().consumer({ groupId: uniquePrefix('g'), maxWaitTimeInMs: 200 });
     const seen: string[] = [];
     await consumer.connect();
     try {

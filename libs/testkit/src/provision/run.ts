@@ -37,11 +37,9 @@ export function run(
         appendFileSync(logFile, `${stdout}${stderr}`);
         if (!err) return resolve(stdout);
         const tail = `${stdout}${stderr}`.trimEnd().split('\n').slice(-15).join('\n');
-        reject(
-          new ProvisionError(
-            `${cmd} ${args.join(' ')} failed: ${err.message}\n${tail}\nFull log: ${logFile}`,
-          ),
-        );
+        // err.message repeats the command and all of stderr; the tail is enough, the log has the rest.
+        const how = err.killed ? 'timed out' : `exited with code ${err.code}`;
+        reject(new ProvisionError(`\`${cmd} ${args.join(' ')}\` ${how}:\n${tail}\nFull log: ${logFile}`));
       },
     );
   });
