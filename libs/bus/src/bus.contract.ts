@@ -152,6 +152,19 @@ export function busContract(
       ]);
     });
 
+    it('a room handler that throws keeps its subscription', async () => {
+      const room = `${p}-throw`;
+      const got: number[] = [];
+      bus.chat.subscribeRoom(room, (m) => {
+        got.push(m.seq);
+        if (got.length === 1) throw new Error('handler bug');
+      });
+      await bus.flush();
+      const a = await bus.chat.append(room, '{}', `${p}:t1`);
+      const b = await bus.chat.append(room, '{}', `${p}:t2`);
+      await eventually(() => expect(got).toEqual([a.seq, b.seq]), WAIT);
+    });
+
     it('room ids with # and non-subject-safe user ids work end to end', async () => {
       const room = `${p}#dm.a.b@x,c d>*`;
       const log = roomLog(room);

@@ -133,7 +133,12 @@ export class MemoryBroker {
     for (const s of this.subs) {
       if (!subjectMatches(s.pattern, subject)) continue;
       queueMicrotask(() => {
-        if (this.subs.has(s)) (s.handler as unknown as (m: StoredChat) => void)(m);
+        if (!this.subs.has(s)) return;
+        try {
+          (s.handler as unknown as (m: StoredChat) => void)(m);
+        } catch (e) {
+          console.error(`bus.memory: room handler for ${s.pattern} threw`, e);
+        }
       });
     }
     return { seq, duplicate: false };
