@@ -29,7 +29,8 @@ function collector() {
 }
 
 export function streamContract(name: string, make: () => Promise<ContractSubject>): void {
-  describe(`EventStream contract: ${name}`, () => {
+  // Longer than WAIT, so a failing wait reports its assertion instead of a bare test timeout.
+  describe(`EventStream contract: ${name}`, { timeout: 60_000 }, () => {
     let subject: ContractSubject;
     let stream: EventStream;
     const consumers: StreamConsumer[] = [];
@@ -165,6 +166,15 @@ export function streamContract(name: string, make: () => Promise<ContractSubject
       await consume({ group: uniquePrefix('g'), topics: [t] }, c.handler);
       await eventually(() => expect(c.seen).toHaveLength(20), WAIT);
       expect(new Set(c.seen.map((r) => r.partition))).toEqual(new Set([0, 1]));
+    });
+
+    it('creates a topic with the default partition count when none is given', async () => {
+      const t = uniquePrefix('default');
+      await stream.ensureTopics([{ topic: t }]);
+      await stream.send(t, records(3, 'd'));
+      const c = collector();
+      await consume({ group: uniquePrefix('g'), topics: [t] }, c.handler);
+      await eventually(() => expect(c.values().sort()).toEqual(['d-0', 'd-1', 'd-2']), WAIT);
     });
   });
 }

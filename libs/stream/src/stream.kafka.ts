@@ -137,7 +137,18 @@ class KafkaEventStream implements EventStream {
 
   private fromKafkajs({ namespace, level, log }: LogEntry): void {
     const { message, ...fields } = log;
-    const lvl = level <= logLevel.ERROR ? 'error' : level === logLevel.WARN ? 'warn' : 'info';
-    this.log(lvl, `kafkajs ${namespace}: ${message}`, fields);
+    this.log(levelOf(namespace, level, message), `kafkajs ${namespace}: ${message}`, fields);
   }
+}
+
+/**
+ * kafkajs logs every error response at ERROR, although it retries them (coordinator not available
+ * yet, rebalance in progress, topic already exists): those become 'info'. A failure that survives
+ * the retries still reaches the caller, or is logged by this driver as a consumer crash.
+ * The retry-limit warning is expected: the producer is replaced after a failure instead.
+ */
+function levelOf(namespace: string, level: logLevel, message: string): 'info' | 'warn' | 'error' {
+  if (namespace === 'Connection' && message.startsWith('Response ')) return 'info';
+  if (message.startsWith('Limiting retries for the idempotent producer')) return 'info';
+  return level <= logLevel.ERROR ? 'error' : 'warn';
 }

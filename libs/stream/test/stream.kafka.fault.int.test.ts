@@ -6,8 +6,8 @@
  */
 import { eventually, type ServerHandle, startKafka, uniquePrefix } from '@parley/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { EventStream, InRecord } from '../src/stream.ts';
 import { createKafkaStream } from '../src/stream.kafka.ts';
+import type { EventStream, InRecord } from '../src/stream.ts';
 
 const SEND_TIMEOUT_MS = 30_000;
 const OUTAGE_MS = 10_000;
@@ -88,7 +88,9 @@ it('never hangs a send and loses no acked record across a broker stop/start', as
     { timeoutMs: 90_000, intervalMs: 500 },
   );
   expect(consumed.filter((r) => !sent.has(r.value))).toEqual([]);
-  console.log(`consumed ${consumed.length} records, ${consumed.length - new Set(consumed.map((r) => r.value)).size} duplicates`);
+  console.log(
+    `consumed ${consumed.length} records, ${consumed.length - new Set(consumed.map((r) => r.value)).size} duplicates`,
+  );
   await consumer.stop();
 }, 240_000);
 
