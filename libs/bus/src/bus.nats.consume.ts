@@ -9,6 +9,11 @@
  *   back-off, so the redelivery comes first on the next pull and stream order is kept;
  * - a long handler keeps the batch with progress acks, so ack_wait does not redeliver it meanwhile;
  * - across reconnects the loop waits for the connection and re-creates the consumer if it is gone.
+ *
+ * Limit (unlike the memory driver): CHAT has limits retention, so a consumer that lags more than a
+ * room's window (max_msgs_per_subject, max_age) behind never sees the evicted messages. The bridge
+ * must keep its lag (pending()) well below the window; an interest-retention stream sourced from
+ * CHAT would remove this limit.
  */
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { createInbox, type Msg, nanos } from '@nats-io/nats-core';
