@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: ['{libs,services}/*/{src,test}/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
       },

@@ -14,7 +14,11 @@ export interface WsClient {
   /** Sends a frame with a fresh id and resolves with the reply carrying that id (any type, error included). */
   request(frame: Record<string, unknown>, timeoutMs?: number): Promise<ServerFrame>;
   /** Resolves with the first frame (already received or future) matching `pred`. */
-  waitFor<T extends ServerFrame = ServerFrame>(pred: (f: ServerFrame) => boolean, timeoutMs?: number, what?: string): Promise<T>;
+  waitFor<T extends ServerFrame = ServerFrame>(
+    pred: (f: ServerFrame) => boolean,
+    timeoutMs?: number,
+    what?: string,
+  ): Promise<T>;
   /** Frames of a type, in order. */
   ofType<T extends ServerFrame['type']>(type: T): Extract<ServerFrame, { type: T }>[];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -31,7 +35,9 @@ export interface WsClientOptions {
 
 /** Opens a socket; resolves after `welcome`, or rejects with the close code/reason if refused. */
 export async function wsClient(url: string, opts: WsClientOptions = {}): Promise<WsClient> {
-  const full = opts.token ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(opts.token)}` : url;
+  const full = opts.token
+    ? `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(opts.token)}`
+    : url;
   const ws = new WebSocket(full, { headers: opts.headers ?? {} });
   const frames: ServerFrame[] = [];
   const waiters = new Set<{ pred: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void }>();
@@ -49,20 +55,32 @@ export async function wsClient(url: string, opts: WsClientOptions = {}): Promise
       }
     }
   });
-  const waitFor = <T extends ServerFrame>(pred: (f: ServerFrame) => boolean, timeoutMs = 5000, what = 'frame') => {
+  const waitFor = <T extends ServerFrame>(
+    pred: (f: ServerFrame) => boolean,
+    timeoutMs = 5000,
+    what = 'frame',
+  ) => {
     const seen = frames.find(pred);
     if (seen) return Promise.resolve(seen as T);
     return new Promise<T>((resolve, reject) => {
       const w = { pred, resolve: (f: ServerFrame) => (clearTimeout(t), resolve(f as T)) };
       const t = setTimeout(() => {
         waiters.delete(w);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last frames: ${JSON.stringify(frames.slice(-3))}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last frames: ${JSON.stringify(frames.slice(-3))}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(w);
     });
   };
   const welcome = await Promise.race([
-    waitFor<Extract<ServerFrame, { type: 'welcome' }>>((f) => f.type === 'welcome', opts.timeoutMs ?? 5000, 'welcome'),
+    waitFor<Extract<ServerFrame, { type: 'welcome' }>>(
+      (f) => f.type === 'welcome',
+      opts.timeoutMs ?? 5000,
+      'welcome',
+    ),
     closed.then(({ code, reason }) => {
       throw Object.assign(new Error(`closed before welcome: ${code} ${reason}`), { code, reason });
     }),
@@ -75,7 +93,11 @@ export async function wsClient(url: string, opts: WsClientOptions = {}): Promise
     request: (frame, timeoutMs) => {
       const id = `r${++ids}`;
       ws.send(JSON.stringify({ ...frame, id }));
-      return waitFor((f) => (f as { id?: unknown }).id === id, timeoutMs, `reply to ${String(frame.type)} ${id}`);
+      return waitFor(
+        (f) => (f as { id?: unknown }).id === id,
+        timeoutMs,
+        `reply to ${String(frame.type)} ${id}`,
+      );
     },
     waitFor,
     ofType: <T extends ServerFrame['type']>(type: T) =>
@@ -90,7 +112,10 @@ export async function wsClient(url: string, opts: WsClientOptions = {}): Promise
 }
 
 /** Opens a socket that the server is expected to refuse; resolves with the close code and reason. */
-export async function expectClose(url: string, opts: WsClientOptions = {}): Promise<{ code: number; reason: string }> {
+export async function expectClose(
+  url: string,
+  opts: WsClientOptions = {},
+): Promise<{ code: number; reason: string }> {
   try {
     const c = await wsClient(url, opts);
     await c.close();
