@@ -1,5 +1,6 @@
 /** In-memory inbox and idempotency keys for embedded mode and unit tests. */
 
+import type { Notification } from '@parley/protocol';
 import {
   type IdempotencyStore,
   INBOX_MORE_CAP,
@@ -35,6 +36,14 @@ export class MemoryInbox implements Inbox, IdempotencyStore {
       unread: page.map((n) => toNotification(structuredClone(n))),
       more: Math.min(cap, all.length - page.length),
     };
+  }
+
+  async find(user: string, ids: readonly string[]): Promise<Notification[]> {
+    const now = Date.now();
+    return [...new Set(ids)].flatMap((id) => {
+      const n = this.#byId.get(id);
+      return n && n.user === user && live(n.expireAt, now) ? [toNotification(structuredClone(n))] : [];
+    });
   }
 
   async markRead(user: string, ids: readonly string[]): Promise<number> {

@@ -66,6 +66,12 @@ export class MongoInbox implements Inbox, IdempotencyStore {
     return { unread: docs.map(fromDoc), more: Math.max(0, total - docs.length) };
   }
 
+  async find(user: string, ids: readonly string[]): Promise<Notification[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.#notes.find({ user, _id: { $in: [...ids] }, ...unexpired() }).toArray();
+    return docs.map(fromDoc);
+  }
+
   async markRead(user: string, ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const res = await this.#notes.updateMany(

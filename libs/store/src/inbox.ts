@@ -24,6 +24,8 @@ export interface Inbox {
   insertMany(list: readonly StoredNotification[]): Promise<void>;
   /** The user's newest `limit` unread, unexpired notifications. */
   unread(user: string, limit: number, cap?: number): Promise<InboxPage>;
+  /** The user's unexpired notifications among `ids`, read or not (others' ids are ignored), in no order. */
+  find(user: string, ids: readonly string[]): Promise<Notification[]>;
   /** Marks the user's notifications read (others' ids are ignored); resolves with how many changed. */
   markRead(user: string, ids: readonly string[]): Promise<number>;
   /**

@@ -6,6 +6,7 @@ export type {
   MessageQuery,
   MessageSink,
   StoredMessage,
+  UserDirectory,
 } from './messages.ts';
 export {
   Collections,

@@ -13,9 +13,10 @@ import {
   type MessageQuery,
   type MessageSink,
   type StoredMessage,
+  type UserDirectory,
 } from './messages.ts';
 
-export class MemoryMessages implements MessageSink, MessageQuery, ConversationQuery {
+export class MemoryMessages implements MessageSink, MessageQuery, ConversationQuery, UserDirectory {
   /** Per room, ascending by seq. */
   readonly #rooms = new Map<string, StoredMessage[]>();
   /** Per user, per room: the newest message that touched the user there. */
@@ -70,6 +71,15 @@ export class MemoryMessages implements MessageSink, MessageQuery, ConversationQu
     return { items, more: all.length > n };
   }
 
+  async roomUsers(room: string, after: string | undefined, limit: number): Promise<string[]> {
+    const users = [...this.#convs].filter(([, rooms]) => rooms.has(room)).map(([user]) => user);
+    return pageOf(users, after, limit);
+  }
+
+  async users(after: string | undefined, limit: number): Promise<string[]> {
+    return pageOf([...this.#convs.keys()], after, limit);
+  }
+
   #insert(m: StoredMessage): void {
     const list = this.#rooms.get(m.room) ?? [];
     this.#rooms.set(m.room, list);
@@ -88,6 +98,13 @@ export class MemoryMessages implements MessageSink, MessageQuery, ConversationQu
     }
     return lo;
   }
+}
+
+function pageOf(users: string[], after: string | undefined, limit: number): string[] {
+  return users
+    .filter((u) => after === undefined || u > after)
+    .sort()
+    .slice(0, clampLimit(limit));
 }
 
 function copy(list: readonly StoredMessage[]): StoredMessage[] {

@@ -19,6 +19,7 @@ import {
   type MessageSink,
   roomMembers,
   type StoredMessage,
+  type UserDirectory,
 } from './messages.ts';
 import { bulkUpsert, Collections } from './mongo.ts';
 
@@ -50,7 +51,7 @@ interface ConversationDoc {
 const PREV_CONCURRENCY = 8;
 const NO_ID = { projection: { _id: 0, members: 0 } } as const;
 
-export class MongoMessages implements MessageSink, MessageQuery, ConversationQuery {
+export class MongoMessages implements MessageSink, MessageQuery, ConversationQuery, UserDirectory {
   readonly #messages: Collection<MessageDoc>;
   readonly #convs: Collection<ConversationDoc>;
 
@@ -131,6 +132,25 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
       return { room: d.room, lastSeq: d.lastSeq, lastMessage: { ...fromFields(d.lastMessage), prev } };
     });
     return { items, more: docs.length > n };
+  }
+
+  roomUsers(room: string, after: string | undefined, limit: number): Promise<string[]> {
+    return this.#userPage({ room }, after, limit);
+  }
+
+  users(after: string | undefined, limit: number): Promise<string[]> {
+    return this.#userPage({}, after, limit);
+  }
+
+  /** One index range read of conversation entries by user; a user's several rooms collapse to one id. */
+  async #userPage(filter: Filter<ConversationDoc>, after: string | undefined, limit: number) {
+    const range = after === undefined ? filter : { ...filter, user: { $gt: after } };
+    const docs = await this.#convs
+      .find(range, { projection: { _id: 0, user: 1 } })
+      .sort({ user: 1 })
+      .limit(clampLimit(limit))
+      .toArray();
+    return [...new Set(docs.map((d) => d.user))];
   }
 
   /** The room's newest seq below `seq`, 0 if none: one index lookup. */

@@ -51,6 +51,18 @@ export interface ConversationQuery {
   ): Promise<{ items: Conversation[]; more: boolean }>;
 }
 
+/**
+ * The users the store knows, for notification fan-out. Pages are ascending by user id and hold ids
+ * greater than `after`; a page may be shorter than `limit` (duplicates collapsed), and only an empty
+ * page means the end, so a caller holds one page at a time whatever the number of users.
+ */
+export interface UserDirectory {
+  /** Users with a conversation in the room: they wrote to it, or its user-limited id names them. */
+  roomUsers(room: string, after: string | undefined, limit: number): Promise<string[]>;
+  /** Every user with at least one conversation. */
+  users(after: string | undefined, limit: number): Promise<string[]>;
+}
+
 /** Users whose conversation list a message moves: its sender and a user-limited room's members. */
 export function touchedUsers(m: StoredMessage): string[] {
   const parsed = parseRoomId(m.room);

@@ -30,6 +30,8 @@ const INDEXES: Record<string, IndexDescription[]> = {
   [Collections.conversations]: [
     { key: { user: 1, room: 1 }, unique: true },
     { key: { user: 1, lastSeq: -1 } },
+    // A room's users in id order (notification fan-out to a room).
+    { key: { room: 1, user: 1 } },
   ],
   [Collections.reads]: [{ key: { user: 1, room: 1 }, unique: true }],
   [Collections.notifications]: [

@@ -133,6 +133,27 @@ function conversationTests(get: () => Stores) {
     expect(await conversations.conversations('nobody', undefined, 10)).toEqual({ items: [], more: false });
   });
 
+  it("pages a room's users and all users by id, each once, ending with an empty page", async () => {
+    const { directory } = get();
+    await seed();
+    const walk = async (next: (after: string | undefined) => Promise<string[]>) => {
+      const pages: string[][] = [];
+      for (
+        let after: string | undefined, page = await next(after);
+        page.length > 0;
+        page = await next(after)
+      ) {
+        pages.push(page);
+        after = page.at(-1);
+      }
+      return pages.flat();
+    };
+    expect(await walk((after) => directory.roomUsers('a', after, 1))).toEqual(['alice', 'carol']);
+    expect(await walk((after) => directory.roomUsers(dm, after, 10))).toEqual(['alice', 'bob']);
+    expect(await directory.roomUsers('nowhere', undefined, 10)).toEqual([]);
+    expect(await walk((after) => directory.users(after, 2))).toEqual(['alice', 'bob', 'carol']);
+  });
+
   it('never moves a conversation backwards (older batches, out-of-order batches)', async () => {
     const { sink, conversations } = get();
     await seed();
@@ -234,6 +255,18 @@ function inboxTests(get: () => Stores) {
     expect(await inbox.markRead('u', [])).toBe(0);
     expect((await inbox.unread('u', 10)).unread.map((n) => n.id)).toEqual(['n2']);
     expect((await inbox.unread('v', 10)).unread.map((n) => n.id)).toEqual(['v1']);
+  });
+
+  it('finds the user’s own notifications by id, read or not', async () => {
+    const { inbox } = get();
+    await inbox.insertMany([note('n1', 1), note('n2', 2, { data: { a: 1 } }), note('v1', 3, { user: 'v' })]);
+    await inbox.markRead('u', ['n1']);
+    const found = await inbox.find('u', ['n2', 'n1', 'v1', 'missing', 'n1']);
+    expect(found.sort((x, y) => x.createdAt - y.createdAt)).toEqual([
+      { id: 'n1', title: 't-n1', body: 'b-n1', createdAt: 1, read: true },
+      { id: 'n2', title: 't-n2', body: 'b-n2', data: { a: 1 }, createdAt: 2, read: false },
+    ]);
+    expect(await inbox.find('u', [])).toEqual([]);
   });
 
   it('hides expired notifications and purges them', async () => {

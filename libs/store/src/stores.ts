@@ -10,7 +10,7 @@ import { MongoInbox } from './inbox.mongo.ts';
 import type { IdempotencyStore, Inbox } from './inbox.ts';
 import { MemoryMessages } from './messages.memory.ts';
 import { MongoMessages } from './messages.mongo.ts';
-import type { ConversationQuery, MessageQuery, MessageSink } from './messages.ts';
+import type { ConversationQuery, MessageQuery, MessageSink, UserDirectory } from './messages.ts';
 import { MemoryReads } from './reads.memory.ts';
 import { MongoReads } from './reads.mongo.ts';
 import type { ReadStore } from './reads.ts';
@@ -19,6 +19,8 @@ export interface Stores {
   sink: MessageSink;
   messages: MessageQuery;
   conversations: ConversationQuery;
+  /** Users by room and overall, paged (notify's room and broadcast targets). */
+  directory: UserDirectory;
   reads: ReadStore;
   inbox: Inbox;
   idempotency: IdempotencyStore;
@@ -28,14 +30,30 @@ export function memoryStores(): Stores {
   const messages = new MemoryMessages();
   const inbox = new MemoryInbox();
   const reads = new MemoryReads(messages);
-  return { sink: messages, messages, conversations: messages, reads, inbox, idempotency: inbox };
+  return {
+    sink: messages,
+    messages,
+    conversations: messages,
+    directory: messages,
+    reads,
+    inbox,
+    idempotency: inbox,
+  };
 }
 
 export function mongoStores(db: Db): Stores {
   const messages = new MongoMessages(db);
   const inbox = new MongoInbox(db);
   const reads = new MongoReads(db, messages);
-  return { sink: messages, messages, conversations: messages, reads, inbox, idempotency: inbox };
+  return {
+    sink: messages,
+    messages,
+    conversations: messages,
+    directory: messages,
+    reads,
+    inbox,
+    idempotency: inbox,
+  };
 }
 
 /** A page of the user's conversations with each one's unread count (one marker query for the page). */
