@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{libs,services}/*/{src,test}/**/*.test.ts'],
+          include: ['{libs,services}/*/{src,test}/**/*.test.ts', 'embedded/{src,test}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           environment: 'node',
         },
@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'int',
-          include: ['libs/*/test/**/*.int.test.ts', 'services/*/test/**/*.int.test.ts'],
+          include: ['{libs,services}/*/test/**/*.int.test.ts', 'embedded/test/**/*.int.test.ts'],
           environment: 'node',
           globalSetup: ['libs/testkit/src/global-setup.ts'],
           testTimeout: 120_000,

@@ -18,6 +18,7 @@ export {
   utf8Length,
   validateName,
 } from './decode.ts';
+export { renderErrorsDoc } from './errors-doc.ts';
 export * from './frames.ts';
 export * from './internal.ts';
 export {
