@@ -121,6 +121,7 @@ export class NatsChatLog implements ChatLog {
 
   subscribeRoom(room: string, handler: (m: StoredChat) => void): Subscription {
     const log = this.d.log;
+    if (this.d.nc.isClosed()) throw new BusError('closed', 'bus connection is closed');
     const sub = this.d.nc.subscribe(Subjects.chatRoom(room), {
       callback: (err, msg) => {
         if (err) return log('warn', 'room subscription error', { room, err: err.message });

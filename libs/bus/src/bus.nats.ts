@@ -10,6 +10,7 @@ import { ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
 import { type BusLog, toBusError, withTimeout } from './bus.nats.util.ts';
 import {
   type Bus,
+  BusError,
   type BusMsg,
   type ChatWindow,
   DEFAULT_CHAT_WINDOW,
@@ -106,7 +107,7 @@ class NatsBus implements Bus {
 
   /** Resolves when the connection is up (at once if it is); rejects once it is closed. */
   whenConnected(): Promise<void> {
-    if (this.nc.isClosed()) return Promise.reject(toBusError(new Error('closed'), 'bus'));
+    if (this.nc.isClosed()) return Promise.reject(new BusError('closed', 'bus connection is closed'));
     if (this.up) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
@@ -138,6 +139,7 @@ class NatsBus implements Bus {
 
   subscribe(subject: string, handler: (msg: BusMsg) => void, opts: { queue?: string } = {}): Subscription {
     const log = this.log;
+    if (this.nc.isClosed()) throw new BusError('closed', 'bus connection is closed');
     const sub = this.nc.subscribe(subject, {
       ...(opts.queue === undefined ? {} : { queue: opts.queue }),
       callback: (err, msg: Msg) => {
