@@ -1,0 +1,51 @@
+/** Notify settings: the shared ones (ARCHITECTURE §6) plus the API's limits, TTLs and fan-out batch. */
+import { authProblems, ConfigError, commonFields, type Env, f, loadConfig } from '@parley/config';
+
+export const notifySchema = {
+  ...commonFields,
+  port: f.int('NOTIFY_PORT', 'HTTP port of the notification API (0 = any free port)', {
+    default: 8083,
+    min: 0,
+    max: 65535,
+  }),
+  host: f.str('NOTIFY_HOST', 'Address to listen on', { default: '0.0.0.0' }),
+  maxBodyBytes: f.int('NOTIFY_MAX_BODY_BYTES', 'Largest request body (HTTP and Kafka); bigger is 413', {
+    default: 64 * 1024,
+    min: 1024,
+  }),
+  maxUsers: f.int('NOTIFY_MAX_USERS', 'Most user ids in one request’s to.users', {
+    default: 10_000,
+    min: 1,
+  }),
+  defaultTtlMs: f.ms('NOTIFY_DEFAULT_TTL', 'How long a notification is kept when ttlSeconds is not given', {
+    default: 30 * 24 * 3_600_000,
+  }),
+  idempotencyTtlMs: f.ms('NOTIFY_IDEMPOTENCY_TTL', 'How long an idempotencyKey returns the first answer', {
+    default: 24 * 3_600_000,
+  }),
+  batchSize: f.int('NOTIFY_BATCH', 'Recipients resolved, stored and delivered per step of a fan-out', {
+    default: 500,
+    min: 1,
+    max: 5000,
+  }),
+  unreadLimit: f.int('NOTIFY_UNREAD_LIMIT', 'Most unread notifications one unread query returns', {
+    default: 50,
+    min: 1,
+    max: 1000,
+  }),
+  statsIntervalMs: f.ms('NOTIFY_STATS_INTERVAL', 'Period of the ops.stats heartbeat and Kafka lag sampling', {
+    default: 2000,
+  }),
+  mentions: f.bool('NOTIFY_MENTIONS', 'Turn @userId in chat messages into notifications', {
+    default: true,
+  }),
+};
+
+export type NotifyConfig = ReturnType<typeof loadNotifyConfig>;
+
+export function loadNotifyConfig(env: Env) {
+  const cfg = loadConfig(notifySchema, env);
+  const problems = authProblems(cfg);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return cfg;
+}

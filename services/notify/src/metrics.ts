@@ -1,0 +1,59 @@
+/** Notify's Prometheus metrics (issue 6 §6): requests by result, stored, delivered live, backlog, lag. */
+import {
+  Counter,
+  createRegistry,
+  Gauge,
+  Histogram,
+  LATENCY_BUCKETS_MS,
+  type Registry,
+} from '@parley/metrics';
+
+export function createNotifyMetrics(instance: string) {
+  const registry: Registry = createRegistry('notify', instance);
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: 'parley_notify_requests_total',
+      help: 'Notification requests by source (http, kafka, mention) and result (accepted, replayed, invalid, unauthorized, forbidden, too_large, failed)',
+      labelNames: ['source', 'result'],
+      registers,
+    }),
+    stored: new Counter({
+      name: 'parley_notify_stored_total',
+      help: 'Per-user notification rows written to the inbox (duplicates of a retry included)',
+      registers,
+    }),
+    deliveredLive: new Counter({
+      name: 'parley_notify_delivered_live_total',
+      help: 'Notification and read-sync frames published to user.<id> for live delivery',
+      registers,
+    }),
+    acceptLatency: new Histogram({
+      name: 'parley_notify_accept_ms',
+      help: 'Time from a valid request to its recipients stored (the 202), ms',
+      buckets: LATENCY_BUCKETS_MS,
+      registers,
+    }),
+    unreadBacklog: new Histogram({
+      name: 'parley_notify_unread_backlog',
+      help: 'Unread notifications a user has when an unread query (a connect) asks, capped at 1000+page',
+      buckets: [0, 1, 5, 10, 50, 100, 500, 1000],
+      registers,
+    }),
+    kafkaLag: new Gauge({
+      name: 'parley_notify_kafka_lag',
+      help: 'Records not yet committed by a consumer group',
+      labelNames: ['group'],
+      registers,
+    }),
+    queries: new Counter({
+      name: 'parley_notify_queries_total',
+      help: 'notify.query requests by op and result',
+      labelNames: ['op', 'result'],
+      registers,
+    }),
+  };
+}
+
+export type NotifyMetrics = ReturnType<typeof createNotifyMetrics>;
