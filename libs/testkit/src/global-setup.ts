@@ -1,7 +1,9 @@
 import type { TestProject } from 'vitest/node';
+import { dockerAvailable } from './docker.ts';
 import { startKafka } from './kafka.ts';
 import { startMongo } from './mongo.ts';
 import { startNats } from './nats.ts';
+import { ensureKafkaJars, ensureMongoServer, ensureNatsServer } from './provision/index.ts';
 import type { ServerHandle } from './server.ts';
 
 declare module 'vitest' {
@@ -17,7 +19,18 @@ declare module 'vitest' {
 
 // One set of servers per `vitest run`, shared by all int test files (they isolate by prefix).
 // Fault tests start their own instances instead, so killing them cannot break other tests.
+// Install first, with progress lines: a cold cache takes minutes of downloads and builds that would
+// otherwise look like a hang. Silent (~50 ms of version checks) when the cache is warm.
+async function provisionVisibly(): Promise<void> {
+  if (await dockerAvailable()) return;
+  const log = (line: string): void => console.log(`[testkit] ${line}`);
+  if (!process.env.NATS_URL) await ensureNatsServer(log);
+  if (!process.env.KAFKA_BROKERS) await ensureKafkaJars(log);
+  if (!process.env.MONGO_URL) await ensureMongoServer(log);
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await provisionVisibly();
   const t0 = performance.now();
   const timed = async (start: () => Promise<ServerHandle>): Promise<[ServerHandle, number]> => {
     const s = performance.now();
