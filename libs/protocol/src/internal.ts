@@ -45,18 +45,26 @@ export type PresenceDelta =
   | { k: 'status'; conn: string; status: Status }
   | { k: 'name'; conn: string; name: string };
 
-/** presence.delta: a gateway's changes of one tick, in order. */
+/**
+ * presence.delta: a gateway's changes of one tick, in order. `seq` numbers a gateway's batches
+ * 1, 2, 3... from its start, so presence notices a lost batch (a gap) and resynchronises.
+ */
 export interface PresenceDeltaBatch {
   gw: string;
+  seq?: number;
   deltas: PresenceDelta[];
 }
 
-/** presence.heartbeat: a gateway is alive; digest lets presence detect drift and ask for a snapshot. */
+/**
+ * presence.heartbeat: a gateway is alive; digest (see digest.ts) lets presence detect drift and ask
+ * for a snapshot. `seq` is the last batch sent before it: the digest describes the state after it.
+ */
 export interface PresenceHeartbeat {
   gw: string;
   conns: number;
   digest: string;
   intervalMs: number;
+  seq?: number;
 }
 
 export interface SnapshotConn {
@@ -66,9 +74,13 @@ export interface SnapshotConn {
   name?: string;
   rooms: string[];
 }
-/** Reply to presence.snapshot.<gw> (or the broadcast presence.snapshot). */
+/**
+ * Reply to presence.snapshot.<gw> (or the broadcast presence.snapshot). `seq` is the last batch sent
+ * before it: the snapshot is the state after that batch, and later batches apply on top of it.
+ */
 export interface PresenceSnapshot {
   gw: string;
+  seq?: number;
   conns: SnapshotConn[];
 }
 

@@ -41,6 +41,10 @@ export const Subjects = {
   presenceDelta: 'presence.delta',
   presenceHeartbeat: 'presence.heartbeat',
   presenceSnapshot: 'presence.snapshot',
+  /** One gateway's snapshot (request/reply): a broadcast request would only get the first reply. */
+  presenceSnapshotOf: (gatewayId: string) => `presence.snapshot.${subjectToken(gatewayId)}`,
+  /** Presence instances announce themselves here to agree on which one emits events. */
+  presenceInstances: 'presence.instances',
   /** Online-status changes of a user, for `watch` (contacts). */
   presenceUser: (userId: string) => `presence.user.${subjectToken(userId)}`,
   notifyQuery: 'notify.query',
