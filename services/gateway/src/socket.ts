@@ -36,7 +36,10 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
   };
   return {
     compression: 0, // uWS.DISABLED: per-message deflate costs more CPU than it saves on small chat frames
-    maxPayloadLength: cfg.frameBytes,
+    // uWS drops a connection abruptly (1006) past maxPayloadLength, so it is set above the limit
+    // and frames over LIMIT_FRAME_BYTES get the contract's 1009 from message(); only a frame over
+    // four times the limit is cut off without a close frame.
+    maxPayloadLength: cfg.frameBytes * 4,
     // Hard cap well above SEND_BUFFER_LIMIT: the sweep closes slow sockets with 4010 first; this
     // only guarantees uWS closes rather than silently skipping chat messages if the sweep is late.
     maxBackpressure: cfg.sendBufferBytes * 4,
@@ -127,6 +130,9 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
     message: (ws, message, isBinary) => {
       const conn = ws.getUserData().conn;
       if (!conn) return;
+      if (message.byteLength > cfg.frameBytes) {
+        return conn.end(CloseCodes.tooBig.code, `frame over ${cfg.frameBytes} bytes`);
+      }
       if (isBinary)
         return fail(ctx, conn, undefined, 'bad_request', 'binary frames are not supported; send JSON text');
       const decoded = decodeClientFrame(utf8.decode(message), decodeOptions);

@@ -129,9 +129,14 @@ export function protocolSuite(name: string, start: () => Promise<TestGateway>): 
     it('join with since replays what was missed, then joined, then live', async () => {
       const r = room();
       const a = await wsClient(gw.url, { token: await token('writer') });
-      const joined = (await a.request({ type: 'join', room: r })) as { seq: number; epoch: string };
+      const { epoch } = (await a.request({ type: 'join', room: r })) as { epoch: string };
+      // A cursor at a stored message: the window proves coverage (a zero cursor may need history).
+      const first = (await a.request({ type: 'publish', room: r, body: 'first', clientMsgId: 'k0' })) as {
+        seq: number;
+      };
+      const joined = { seq: first.seq, epoch };
       for (let i = 0; i < 5; i++)
-        await a.request({ type: 'publish', room: r, body: `m${i}`, clientMsgId: `k${i}` });
+        await a.request({ type: 'publish', room: r, body: `m${i}`, clientMsgId: `k${i + 1}` });
       const b = await wsClient(gw.url, { token: await token('reader') });
       const reply = await b.request({ type: 'join', room: r, since: joined.seq, epoch: joined.epoch });
       expect(reply).toMatchObject({ type: 'joined', recovered: true });
