@@ -63,7 +63,13 @@ export async function wsClient(url: string, opts: WsClientOptions = {}): Promise
     const seen = frames.find(pred);
     if (seen) return Promise.resolve(seen as T);
     return new Promise<T>((resolve, reject) => {
-      const w = { pred, resolve: (f: ServerFrame) => (clearTimeout(t), resolve(f as T)) };
+      const w = {
+        pred,
+        resolve: (f: ServerFrame) => {
+          clearTimeout(t);
+          resolve(f as T);
+        },
+      };
       const t = setTimeout(() => {
         waiters.delete(w);
         reject(
