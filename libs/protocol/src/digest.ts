@@ -7,6 +7,7 @@
  * about 1 - 2^-32; a mismatch makes presence request that gateway's snapshot.
  */
 import { STATUSES, type Status } from './frames.ts';
+import type { PresenceDelta, SnapshotConn } from './internal.ts';
 
 /** 32-bit FNV-1a over UTF-16 code units (ids are short; this is not a security hash). */
 export function fnv1a(s: string): number {
@@ -44,3 +45,74 @@ export function memberTerm(connHash: number, roomHash: number): number {
 export function formatDigest(conns: number, memberships: number, sum: number): string {
   return `${conns}.${memberships}.${(sum >>> 0).toString(16)}`;
 }
+
+/** What the digest remembers of a connection: hashes of its identity and current values. */
+interface ConnTerms {
+  conn: number;
+  user: number;
+  status: number;
+  name: number;
+}
+
+/**
+ * The running digest of a stream of deltas, O(1) per delta. It remembers each connection's terms
+ * (not its rooms), so a `disconnect` removes only the connection's own term: the sender must send
+ * `leave` for its rooms first, as the gateway does. `rebase` starts over from a full list.
+ */
+export class PresenceDigest {
+  private readonly conns = new Map<string, ConnTerms>();
+  private sum = 0;
+  private memberships = 0;
+
+  apply(d: PresenceDelta): void {
+    if (d.k === 'connect') {
+      if (this.conns.has(d.conn)) this.drop(d.conn);
+      const t = { conn: fnv1a(d.conn), user: fnv1a(d.user), status: statusCode(d.status), name: 0 };
+      if (d.name !== undefined) t.name = fnv1a(d.name);
+      this.conns.set(d.conn, t);
+      this.add(t, 1);
+      return;
+    }
+    const t = this.conns.get(d.conn);
+    if (!t) return;
+    if (d.k === 'disconnect') this.drop(d.conn);
+    else if (d.k === 'join' || d.k === 'leave') {
+      this.sum = (this.sum + (d.k === 'join' ? 1 : -1) * memberTerm(t.conn, fnv1a(d.room))) >>> 0;
+      this.memberships += d.k === 'join' ? 1 : -1;
+    } else {
+      this.add(t, -1);
+      if (d.k === 'status') t.status = statusCode(d.status);
+      else t.name = fnv1a(d.name);
+      this.add(t, 1);
+    }
+  }
+
+  /** Starts over from the gateway's real connection list. */
+  rebase(conns: readonly SnapshotConn[]): void {
+    this.conns.clear();
+    this.sum = 0;
+    this.memberships = 0;
+    for (const c of conns) {
+      this.apply({ k: 'connect', conn: c.conn, user: c.user, status: c.status, ...nameOf(c) });
+      for (const room of c.rooms) this.apply({ k: 'join', conn: c.conn, room });
+    }
+  }
+
+  digest(): string {
+    return formatDigest(this.conns.size, this.memberships, this.sum);
+  }
+
+  /** Removes a connection's own term; its memberships left with their leave deltas. */
+  private drop(conn: string): void {
+    const t = this.conns.get(conn);
+    if (!t) return;
+    this.add(t, -1);
+    this.conns.delete(conn);
+  }
+
+  private add(t: ConnTerms, sign: 1 | -1): void {
+    this.sum = (this.sum + sign * connTerm(t.conn, t.user, t.status, t.name)) >>> 0;
+  }
+}
+
+const nameOf = (c: { name?: string }) => (c.name === undefined ? {} : { name: c.name });

@@ -18,7 +18,7 @@ export {
   utf8Length,
   validateName,
 } from './decode.ts';
-export { connTerm, fnv1a, formatDigest, memberTerm, statusCode } from './digest.ts';
+export { connTerm, fnv1a, formatDigest, memberTerm, PresenceDigest, statusCode } from './digest.ts';
 export { renderErrorsDoc } from './errors-doc.ts';
 export * from './frames.ts';
 export * from './internal.ts';
