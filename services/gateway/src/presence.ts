@@ -11,17 +11,13 @@
  */
 import type { Bus, Subscription } from '@parley/bus';
 import {
-  connTerm,
-  fnv1a,
-  formatDigest,
-  memberTerm,
   type PresenceDelta,
   type PresenceDeltaBatch,
+  PresenceDigest,
   type PresenceHeartbeat,
   type PresenceSnapshot,
   type SnapshotConn,
   Subjects,
-  statusCode,
 } from '@parley/protocol';
 
 export interface PresenceSource {
@@ -30,73 +26,6 @@ export interface PresenceSource {
   count(): number;
 }
 
-/** What the digest needs to remember of a connection: its hashed identity and current terms. */
-interface ConnTerms {
-  conn: number;
-  user: number;
-  status: number;
-  name: number;
-}
-
-/** The running digest of everything reported so far. */
-class DigestState {
-  private readonly conns = new Map<string, ConnTerms>();
-  private sum = 0;
-  private memberships = 0;
-
-  apply(d: PresenceDelta): void {
-    if (d.k === 'connect') {
-      if (this.conns.has(d.conn)) this.drop(d.conn);
-      const t = { conn: fnv1a(d.conn), user: fnv1a(d.user), status: statusCode(d.status), name: 0 };
-      if (d.name !== undefined) t.name = fnv1a(d.name);
-      this.conns.set(d.conn, t);
-      this.add(t, 1);
-      return;
-    }
-    const t = this.conns.get(d.conn);
-    if (!t) return;
-    if (d.k === 'disconnect') this.drop(d.conn);
-    else if (d.k === 'join' || d.k === 'leave') {
-      this.sum = (this.sum + (d.k === 'join' ? 1 : -1) * memberTerm(t.conn, fnv1a(d.room))) >>> 0;
-      this.memberships += d.k === 'join' ? 1 : -1;
-    } else {
-      this.add(t, -1);
-      if (d.k === 'status') t.status = statusCode(d.status);
-      else t.name = fnv1a(d.name);
-      this.add(t, 1);
-    }
-  }
-
-  /** Starts over from the gateway's real connection list. */
-  rebase(conns: readonly SnapshotConn[]): void {
-    this.conns.clear();
-    this.sum = 0;
-    this.memberships = 0;
-    for (const c of conns) {
-      this.apply({ k: 'connect', conn: c.conn, user: c.user, status: c.status, ...nameOf(c) });
-      for (const room of c.rooms) this.apply({ k: 'join', conn: c.conn, room });
-    }
-  }
-
-  digest(): string {
-    return formatDigest(this.conns.size, this.memberships, this.sum);
-  }
-
-  /** Removes a connection's own term; its memberships left with their leave deltas. */
-  private drop(conn: string): void {
-    const t = this.conns.get(conn);
-    if (!t) return;
-    this.add(t, -1);
-    this.conns.delete(conn);
-  }
-
-  private add(t: ConnTerms, sign: 1 | -1): void {
-    this.sum = (this.sum + sign * connTerm(t.conn, t.user, t.status, t.name)) >>> 0;
-  }
-}
-
-const nameOf = (c: { name?: string }) => (c.name === undefined ? {} : { name: c.name });
-
 export class PresenceReporter {
   private pending: PresenceDelta[] = [];
   private scheduled = false;
@@ -104,7 +33,7 @@ export class PresenceReporter {
   private subs: Subscription[] = [];
   /** Number of the last batch published. */
   private seq = 0;
-  private readonly state = new DigestState();
+  private readonly state = new PresenceDigest();
 
   constructor(
     private readonly bus: Bus,
