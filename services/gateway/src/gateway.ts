@@ -17,6 +17,7 @@ import type { Ctx } from './context.ts';
 import { Fanout, topics } from './fanout.ts';
 import { routes } from './http.ts';
 import { createGatewayMetrics } from './metrics.ts';
+import { OpsMonitor, opsRoutes } from './ops.ts';
 import { PresenceReporter } from './presence.ts';
 import { socketBehavior } from './socket.ts';
 
@@ -34,6 +35,7 @@ export class Gateway {
   readonly id: string;
   readonly ctx: Ctx;
   readonly conns = new Set<Conn>();
+  readonly ops: OpsMonitor;
   draining = false;
   private readonly app: uWS.TemplatedApp;
   private listenSocket: uWS.us_listen_socket | undefined;
@@ -79,6 +81,9 @@ export class Gateway {
       originAllowed: (origin: string) => allowed.size === 0 || allowed.has('*') || allowed.has(origin),
     };
     this.app.ws('/ws', socketBehavior(host));
+    const sources = { metrics, conns: () => this.conns, draining: () => this.draining };
+    this.ops = new OpsMonitor({ bus, instance: this.id, sources });
+    opsRoutes(this.app, this.ops, verifier);
     routes(this.app, host);
   }
 
@@ -94,6 +99,7 @@ export class Gateway {
       });
     });
     this.ctx.presence.start();
+    this.ops.start();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.ctx.log.info({ port: this.port }, 'gateway listening');
     return this.port;
@@ -132,6 +138,7 @@ export class Gateway {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const c of [...this.conns]) c.end(CloseCodes.goingAway.code, 'server stopping');
     this.ctx.presence.stop();
+    this.ops.stop();
     this.ctx.fanout.close();
     await this.ctx.bus.flush().catch(() => {});
     this.app.close();
