@@ -47,6 +47,8 @@ export class Connection {
   private readonly waiters = new Set<(e?: Error) => void>();
   private readonly timers = new Map<'reconnect' | 'refresh' | 'liveness', TimerHandle>();
   private lastFrameAt = 0;
+  /** Server clock minus local clock, measured at welcome; token expiry is judged by the server's clock. */
+  private skewMs = 0;
 
   constructor(
     private readonly o: Resolved,
@@ -173,6 +175,7 @@ export class Connection {
 
   private onWelcome(w: Welcome): void {
     this.welcome = w;
+    this.skewMs = w.serverTime - this.o.timers.now();
     this.attempt = 0;
     this.reauthing = false;
     this.setState({ state: 'open' });
@@ -235,9 +238,8 @@ export class Connection {
   /** Asks the getter for a new token `refreshBeforeMs` before expiry, by the server's clock. */
   private scheduleRefresh(): void {
     const exp = tokenExpiry(this.token);
-    if (typeof this.o.token === 'string' || exp === undefined || !this.welcome) return;
-    const skew = this.welcome.serverTime - this.o.timers.now();
-    const delay = Math.max(0, exp - (this.o.timers.now() + skew) - this.o.refreshBeforeMs);
+    if (typeof this.o.token === 'string' || exp === undefined) return;
+    const delay = Math.max(0, exp - (this.o.timers.now() + this.skewMs) - this.o.refreshBeforeMs);
     this.timers.set(
       'refresh',
       this.o.timers.setTimeout(() => void this.refresh(), delay),
