@@ -167,6 +167,7 @@ describe('connection state machine', () => {
   it('abandons a socket silent for two heartbeats, after pinging it', async () => {
     const { client, server } = fakeClient();
     await settle(vi);
+    server.socket.autoPong = false;
     server.socket.welcome({ heartbeatMs: 1000 });
     await settle(vi, 1000);
     expect(server.socket.of('ping')).toHaveLength(1);

@@ -12,6 +12,8 @@ type Frame = ClientFrame & { id?: string | number };
 export class FakeSocket implements SocketLike {
   readyState = 0;
   readonly sent: Frame[] = [];
+  /** Answer pings like the gateway does; off to test the client's liveness check. */
+  autoPong = true;
   closedWith: { code: number | undefined; reason: string | undefined } | undefined;
   onopen: ((ev: unknown) => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
@@ -25,7 +27,10 @@ export class FakeSocket implements SocketLike {
   }
 
   send(data: string): void {
-    this.sent.push(JSON.parse(data) as Frame);
+    const frame = JSON.parse(data) as Frame;
+    this.sent.push(frame);
+    if (frame.type === 'ping' && this.autoPong)
+      queueMicrotask(() => this.push({ type: 'pong', serverTime: Date.now() }));
   }
 
   close(code?: number, reason?: string): void {
