@@ -55,6 +55,7 @@ export interface OpsOptions {
 const MAX_INSTANCES = 256;
 const MAX_SAMPLE_BYTES = 16 * 1024;
 const TOP_ROOMS = 10;
+const LOOP_RESOLUTION_MS = 10;
 
 /** Parses one ops.stats payload; undefined when it is not a plausible heartbeat. */
 export function parseSample(text: string): StatsSample | undefined {
@@ -115,7 +116,7 @@ interface Counters {
 
 /** Samples this gateway: rates are deltas of its Prometheus counters over the last period. */
 export class GatewaySampler {
-  private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private prev: Counters | undefined;
 
   constructor(
@@ -177,12 +178,9 @@ export class GatewaySampler {
       .slice(0, TOP_ROOMS)
       .map(([room, n]) => ({ room, members: n }));
 
-    const ns = 1e6;
-    const lag = {
-      mean: Number.isFinite(this.loop.mean) ? this.loop.mean / ns : 0,
-      p99: this.loop.percentile(99) / ns,
-      max: this.loop.max / ns,
-    };
+    // The histogram records whole timer intervals: subtract the resolution to get the delay.
+    const ms = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) : 0);
+    const lag = { mean: ms(this.loop.mean), p99: ms(this.loop.percentile(99)), max: ms(this.loop.max) };
     this.loop.reset();
     const mem = process.memoryUsage();
     return {
