@@ -1,0 +1,39 @@
+/**
+ * Parley's publisher for the benchmarks: appends into stream CHAT with bus.chat.append (the call
+ * the gateway's publish command makes), many appends in flight, so messages take the full path
+ * JetStream -> RePublish chat.room.<room> -> gateway -> uWS topics.
+ */
+import { loadGatewayConfig } from '@parley/gateway';
+import { createLogger } from '@parley/log';
+import { connectBus } from '@parley/runtime';
+import { payload } from '../lib/body.ts';
+import { serve } from '../peers/serve.ts';
+
+const MAX_IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2000);
+const cfg = loadGatewayConfig({ NATS_URL: process.env.NATS_URL, LOG_LEVEL: 'warn' });
+const bus = await connectBus(cfg, 'bench-driver', createLogger({ service: 'bench-driver', level: 'warn' }));
+let inFlight = 0;
+let acked = 0;
+let failed = 0;
+serve(
+  {
+    publish(room, n) {
+      const p = payload(room, n);
+      inFlight++;
+      bus.chat.append(room, p.payload, p.msgId).then(
+        () => {
+          inFlight--;
+          acked++;
+        },
+        () => {
+          inFlight--;
+          failed++;
+        },
+      );
+    },
+    connections: () => 0,
+    capacity: () => MAX_IN_FLIGHT - inFlight,
+    stats: () => ({ acked, failed, inFlight }),
+  },
+  0,
+);

@@ -1,0 +1,50 @@
+/** Process figures from /proc: CPU (user+system, clock ticks of 10 ms) and RSS. */
+import { readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // CLK_TCK 100 on Linux
+
+/** CPU time used so far by `pid`, in ms; 0 when the process is gone. */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set size of `pid` in KiB (VmRSS). */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Samples CPU of several processes; `cores()` is the average number of busy cores since `start()`. */
+export class CpuMeter {
+  private marks = new Map<number, number>();
+  private t0 = 0;
+
+  constructor(private readonly pids: () => Record<string, number[]>) {}
+
+  start(): void {
+    this.t0 = performance.now();
+    this.marks.clear();
+    for (const list of Object.values(this.pids())) for (const p of list) this.marks.set(p, cpuMs(p));
+  }
+
+  cores(): Record<string, number> {
+    const wall = Math.max(1, performance.now() - this.t0);
+    const out: Record<string, number> = {};
+    for (const [name, list] of Object.entries(this.pids())) {
+      let used = 0;
+      for (const p of list) used += cpuMs(p) - (this.marks.get(p) ?? cpuMs(p));
+      out[name] = used / wall;
+    }
+    return out;
+  }
+}

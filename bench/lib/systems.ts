@@ -1,0 +1,147 @@
+/** Starting and stopping the systems under test: Parley (gateway processes + driver) and the peers. */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@parley/testkit';
+import type { ConnectCmd } from '../loadgen/protocol.ts';
+import type { ServerStatus, ToServer } from '../peers/serve.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export type SystemName = 'parley' | 'uws' | 'ws' | 'socket.io';
+
+/** A process speaking the serve.ts protocol (peer server or JetStream driver). */
+export class Publisher {
+  private statusWaiters: ((s: ServerStatus) => void)[] = [];
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: { op?: string }) => {
+      if (m.op === 'status') this.statusWaiters.shift()?.(m as ServerStatus);
+    });
+  }
+
+  send(m: ToServer): void {
+    if (this.proc.connected) this.proc.send(m);
+  }
+
+  status(): Promise<ServerStatus> {
+    return new Promise((resolve) => {
+      this.statusWaiters.push(resolve);
+      this.send({ op: 'status' });
+    });
+  }
+}
+
+export interface System {
+  name: SystemName;
+  mode: ConnectCmd['mode'];
+  port: number;
+  publisher: Publisher;
+  /** Server-side processes by role, for CPU accounting. */
+  pids: Record<string, number[]>;
+  /** The process whose RSS is reported per connection. */
+  serverPid: number;
+  stop(): Promise<void>;
+}
+
+function forkTs(file: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return fork(file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: 'inherit' });
+}
+
+function readyPort(proc: ChildProcess, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: not ready in 30 s`)), 30_000);
+    proc.on('message', (m: { op?: string; port?: number }) => {
+      if (m.op === 'ready') {
+        clearTimeout(t);
+        resolve(m.port ?? 0);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
+function kill(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGKILL');
+  });
+}
+
+export async function startPeer(name: Exclude<SystemName, 'parley'>): Promise<System> {
+  const file = { uws: 'uws.ts', ws: 'ws.ts', 'socket.io': 'socketio.ts' }[name];
+  const proc = forkTs(here(`../peers/${file}`));
+  const port = await readyPort(proc, name);
+  return {
+    name,
+    mode: name === 'socket.io' ? 'sio' : 'plain',
+    port,
+    publisher: new Publisher(proc),
+    pids: { server: [proc.pid ?? 0] },
+    serverPid: proc.pid ?? 0,
+    stop: () => kill(proc),
+  };
+}
+
+export interface GatewayProc {
+  proc: ChildProcess;
+  port: number;
+}
+
+/** `node --import tsx services/gateway/src/main.ts`, tuned by env only; resolves once /readyz is 200. */
+export async function startGatewayProc(
+  natsUrl: string,
+  env: Record<string, string> = {},
+): Promise<GatewayProc> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NATS_URL: natsUrl,
+      GATEWAY_PORT: String(port),
+      GATEWAY_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`gateway exited with ${proc.exitCode}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+      if (r.status === 200) return { proc, port };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('gateway not ready in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startParley(
+  natsUrl: string,
+  natsPid: number,
+): Promise<System & { gateway: GatewayProc }> {
+  const [gateway, driver] = await Promise.all([
+    startGatewayProc(natsUrl),
+    Promise.resolve(forkTs(here('../drivers/jetstream.ts'), { NATS_URL: natsUrl })),
+  ]);
+  await readyPort(driver, 'jetstream driver');
+  return {
+    name: 'parley',
+    mode: 'parley',
+    port: gateway.port,
+    gateway,
+    publisher: new Publisher(driver),
+    pids: { server: [gateway.proc.pid ?? 0], nats: [natsPid], driver: [driver.pid ?? 0] },
+    serverPid: gateway.proc.pid ?? 0,
+    stop: async () => {
+      await Promise.all([kill(gateway.proc), kill(driver)]);
+    },
+  };
+}
+
+export { kill };
