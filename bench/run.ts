@@ -77,8 +77,8 @@ function cores(v: number | undefined): string {
 /** Markdown table: one line per scenario and system, Parley's ratio to each peer. */
 export function table(rows: Row[]): string {
   const out = [
-    '| scenario | system | result | Parley ÷ this | server CPU | NATS CPU | driver CPU | loadgen CPU | notes |',
-    '|---|---|---|---|---|---|---|---|---|',
+    "| scenario | system | result | Parley ÷ this | server CPU | NATS CPU | driver CPU | loadgen CPU | others' CPU | notes |",
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const parley = rows.find((x) => x.scenario === r.scenario && x.system === 'parley');
@@ -98,7 +98,7 @@ export function table(rows: Row[]): string {
         ratio === undefined ? '' : lower ? `${ratio.toFixed(2)}× (lower is better)` : `${ratio.toFixed(2)}×`
       } | ${cores(r.cpu.server)} | ${cores(r.cpu.nats)} | ${cores(r.cpu.driver)} | ${r.loadgenCores.toFixed(2)}${
         r.loadgenPerWorker ? ` (${r.loadgenPerWorker.map((c) => c.toFixed(2)).join('/')})` : ''
-      } | ${notes} |`,
+      } | ${cores(r.cpu.others)} | ${notes} |`,
     );
   }
   return out.join('\n');

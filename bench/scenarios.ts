@@ -74,7 +74,7 @@ export async function fanout(ctx: Ctx, name: string, rooms: number, members: num
       await sleep(warmMs);
       base += ctx.lg.frames;
       await ctx.lg.reset();
-      const meter = new CpuMeter(() => s.pids);
+      const meter = new CpuMeter(() => ({ ...s.pids, loadgen: ctx.lg.pids() }));
       meter.start();
       const t0 = performance.now();
       for (let t = 0; t < measureMs; t += 1000) {
@@ -144,7 +144,7 @@ export async function latency(ctx: Ctx): Promise<Row[]> {
       s.publisher.send({ op: 'plan', rooms, batch: 1, rate });
       await sleep(1000);
       await ctx.lg.reset(true);
-      const meter = new CpuMeter(() => s.pids);
+      const meter = new CpuMeter(() => ({ ...s.pids, loadgen: ctx.lg.pids() }));
       meter.start();
       const t0 = performance.now();
       await sleep(measureMs);
@@ -187,11 +187,11 @@ export async function latency(ctx: Ctx): Promise<Row[]> {
 /** Connections/s including upgrade and the first server frame (Parley: JWT verified, welcome sent). */
 export async function connect(ctx: Ctx): Promise<Row[]> {
   const rows: Row[] = [];
-  const total = ctx.quick ? 3000 : 15_000;
+  const total = ctx.quick ? 3000 : 10_000;
   for (const sys of ALL) {
     const s = await start(ctx, sys);
     try {
-      const meter = new CpuMeter(() => s.pids);
+      const meter = new CpuMeter(() => ({ ...s.pids, loadgen: ctx.lg.pids() }));
       meter.start();
       const c = await ctx.lg.connect(
         { mode: s.mode, port: s.port, rooms: 1, first: 0, total, concurrency: 256, joinRooms: false },
@@ -236,7 +236,11 @@ export async function idle(ctx: Ctx): Promise<Row[]> {
   try {
     await sleep(2000);
     const before = gws.map((g) => rssKiB(g.proc.pid ?? 0));
-    const meter = new CpuMeter(() => ({ server: gws.map((g) => g.proc.pid ?? 0), nats: [ctx.natsPid] }));
+    const meter = new CpuMeter(() => ({
+      server: gws.map((g) => g.proc.pid ?? 0),
+      nats: [ctx.natsPid],
+      loadgen: ctx.lg.pids(),
+    }));
     meter.start();
     let ok = 0;
     let ms = 0;
