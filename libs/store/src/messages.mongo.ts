@@ -1,9 +1,11 @@
 /**
- * History on MongoDB. `messages`: one document per (room, seq), unique; `conversations`: one per
- * (user, room) holding that conversation's newest message, indexed (user, lastSeq desc) so a user
- * with thousands of conversations pages by index. Object bodies are stored as JSON text (`bodyJson`):
- * their keys are user content, and a key like `$x` or `a.b` is refused by some servers, which would
- * make a batch fail forever and stall the writer's partition.
+ * History on MongoDB. `messages`: one document per (room, seq), unique. `conversations`: one per
+ * (user, room) holding only lastSeq/lastTs, indexed (user, lastSeq desc) so a user with thousands
+ * of conversations pages by index; the last message itself is read from `messages` when listing
+ * (one lookup per item that also yields its prev), so a group room's message is stored once, not
+ * once per member, and the conversation update is a single `$max` upsert.
+ * Object bodies are stored as JSON text (`bodyJson`): their keys are user content, and a key like
+ * `$x` or `a.b` is refused by some servers, which would fail a batch forever and stall the writer.
  */
 import type { HistoryPage } from '@parley/protocol';
 import type { AnyBulkWriteOperation, Collection, Db, Filter } from 'mongodb';
@@ -21,21 +23,19 @@ import {
   type StoredMessage,
   type UserDirectory,
 } from './messages.ts';
-import { bulkUpsert, Collections } from './mongo.ts';
+import { bulkUpsert, Collections, isDuplicateKey } from './mongo.ts';
 
-/** A message's fields as stored (in `messages`, and as a conversation's lastMessage). */
-interface MessageFields {
+interface MessageDoc {
   room: string;
   seq: number;
   msgId: string;
   from: string;
   name?: string;
+  /** A string body; an object body is in bodyJson instead. */
   body?: string;
   bodyJson?: string;
   ts: number;
   clientMsgId: string;
-}
-interface MessageDoc extends MessageFields {
   /** The members of a user-limited room. */
   members?: string[];
 }
@@ -44,11 +44,10 @@ interface ConversationDoc {
   room: string;
   lastSeq: number;
   lastTs: number;
-  lastMessage: MessageFields;
 }
 
-/** Prev lookups for a conversation page run this many at a time. */
-const PREV_CONCURRENCY = 8;
+/** Last-message lookups for a conversation page run this many at a time. */
+const LOOKUP_CONCURRENCY = 8;
 const NO_ID = { projection: { _id: 0, members: 0 } } as const;
 
 export class MongoMessages implements MessageSink, MessageQuery, ConversationQuery, UserDirectory {
@@ -60,26 +59,30 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
     this.#convs = db.collection(Collections.conversations);
   }
 
-  /** Two round trips in parallel (messages, conversations), both idempotent: a retry repeats both. */
+  /**
+   * Messages first, then conversations, so a conversation never points at a message not yet
+   * stored. Messages go in one unordered insert: the unique (room, seq) index refuses a copy of a
+   * stored message, and an unordered insert goes on with the rest of the batch after such an error
+   * (mongod and FerretDB v1 alike), so a duplicate-only failure means every message is stored.
+   * Inserts, not upserts: FerretDB v1 runs each upsert as a scan, hundreds of times slower.
+   */
   async write(batch: readonly StoredMessage[]): Promise<void> {
-    const messageOps: AnyBulkWriteOperation<MessageDoc>[] = batch.map((m) => {
-      const { room, seq, ...rest } = toDoc(m);
-      return { updateOne: { filter: { room, seq }, update: { $setOnInsert: rest }, upsert: true } };
-    });
-    // Per (user, room): create the entry if missing, else move it forward only if this message is
-    // newer. A filter-with-$lt upsert would do it in one op, but raises a duplicate key error
-    // whenever the entry is already newer, and FerretDB stops the batch at such an error.
-    const convOps = conversationUpdates(batch).flatMap(
-      ({ user, msg }): AnyBulkWriteOperation<ConversationDoc>[] => {
-        const entry = { lastSeq: msg.seq, lastTs: msg.ts, lastMessage: toFields(msg) };
-        const key = { user, room: msg.room };
-        return [
-          { updateOne: { filter: key, update: { $setOnInsert: entry }, upsert: true } },
-          { updateOne: { filter: { ...key, lastSeq: { $lt: msg.seq } }, update: { $set: entry } } },
-        ];
-      },
+    if (batch.length === 0) return;
+    try {
+      await this.#messages.insertMany(batch.map(toDoc), { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const convOps = conversationUpdates(batch).map(
+      ({ user, msg }): AnyBulkWriteOperation<ConversationDoc> => ({
+        updateOne: {
+          filter: { user, room: msg.room },
+          update: { $max: { lastSeq: msg.seq, lastTs: msg.ts } },
+          upsert: true,
+        },
+      }),
     );
-    await Promise.all([bulkUpsert(this.#messages, messageOps), bulkUpsert(this.#convs, convOps)]);
+    await bulkUpsert(this.#convs, convOps);
   }
 
   async page(room: string, before: number | undefined, limit: number): Promise<HistoryPage> {
@@ -92,7 +95,7 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
       .limit(n + 1)
       .toArray();
     const extra = desc[n];
-    const messages = chainPrev(desc.slice(0, n).reverse().map(fromFields), extra?.seq ?? 0);
+    const messages = chainPrev(desc.slice(0, n).reverse().map(fromDoc), extra?.seq ?? 0);
     return { messages, more: extra !== undefined };
   }
 
@@ -106,7 +109,7 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
         .toArray(),
       this.#seqBefore(room, after + 1),
     ]);
-    return { messages: chainPrev(asc.slice(0, n).map(fromFields), prev), more: asc.length > n };
+    return { messages: chainPrev(asc.slice(0, n).map(fromDoc), prev), more: asc.length > n };
   }
 
   async lastSeq(room: string): Promise<number> {
@@ -127,9 +130,15 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
       .sort({ lastSeq: -1 })
       .limit(n + 1)
       .toArray();
-    const items = await mapLimit(docs.slice(0, n), PREV_CONCURRENCY, async (d): Promise<Conversation> => {
-      const prev = await this.#seqBefore(d.room, d.lastSeq);
-      return { room: d.room, lastSeq: d.lastSeq, lastMessage: { ...fromFields(d.lastMessage), prev } };
+    const items = await mapLimit(docs.slice(0, n), LOOKUP_CONCURRENCY, async (d): Promise<Conversation> => {
+      // The last message and the one before it (its prev) in one indexed lookup.
+      const [last, prev] = await this.#messages
+        .find({ room: d.room, seq: { $lte: d.lastSeq } }, NO_ID)
+        .sort({ seq: -1 })
+        .limit(2)
+        .toArray();
+      const lastMessage = last?.seq === d.lastSeq ? { ...fromDoc(last), prev: prev?.seq ?? 0 } : null;
+      return { room: d.room, lastSeq: d.lastSeq, lastMessage };
     });
     return { items, more: docs.length > n };
   }
@@ -163,17 +172,16 @@ export class MongoMessages implements MessageSink, MessageQuery, ConversationQue
   }
 }
 
-function toFields(m: StoredMessage): MessageFields {
-  const { body, ...rest } = copyMessage(m);
-  return typeof body === 'string' ? { ...rest, body } : { ...rest, bodyJson: JSON.stringify(body) };
-}
-
 function toDoc(m: StoredMessage): MessageDoc {
+  const { body, ...rest } = copyMessage(m);
+  const doc: MessageDoc =
+    typeof body === 'string' ? { ...rest, body } : { ...rest, bodyJson: JSON.stringify(body) };
   const members = roomMembers(m.room);
-  return members ? { ...toFields(m), members } : toFields(m);
+  if (members) doc.members = members;
+  return doc;
 }
 
-function fromFields(d: MessageFields): StoredMessage {
+function fromDoc(d: MessageDoc): StoredMessage {
   const { body, bodyJson, name, room, seq, msgId, from, ts, clientMsgId } = d;
   const m: StoredMessage = {
     room,
