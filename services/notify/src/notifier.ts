@@ -75,16 +75,25 @@ export class Notifier {
     }
   }
 
+  /** Reads the next batch of recipients while the current one is stored: at most two batches in memory. */
   async #fanOut(claim: Claim, input: NotifyInput, live: boolean): Promise<number> {
     const ttlMs = input.ttlSeconds === undefined ? this.o.defaultTtlMs : input.ttlSeconds * 1000;
+    const batches = recipients(input.to, this.o.stores.directory, this.o.batchSize);
+    let next = batches.next();
     let count = 0;
-    for await (const users of recipients(input.to, this.o.stores.directory, this.o.batchSize)) {
-      const rows = users.map((user) => this.#row(claim, user, input, ttlMs));
-      await this.o.stores.inbox.insertMany(rows);
-      this.o.metrics.stored.inc(rows.length);
-      count += rows.length;
-      if (live)
-        for (const row of rows) publishNotification(this.o.bus, this.o.metrics, row.user, wireOf(row));
+    try {
+      for (let r = await next; !r.done; r = await next) {
+        next = batches.next();
+        const rows = r.value.map((user) => this.#row(claim, user, input, ttlMs));
+        await this.o.stores.inbox.insertMany(rows);
+        this.o.metrics.stored.inc(rows.length);
+        count += rows.length;
+        if (live)
+          for (const row of rows) publishNotification(this.o.bus, this.o.metrics, row.user, wireOf(row));
+      }
+    } catch (e) {
+      next.catch(() => {}); // the prefetch's own failure, if any, is superseded by this one
+      throw e;
     }
     return count;
   }
