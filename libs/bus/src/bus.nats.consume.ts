@@ -1,5 +1,6 @@
 /**
- * A durable pull consumer on stream CHAT, driven by raw pull requests so that batching, order and
+ * A durable pull consumer on stream CHAT_LOG (interest retention, sources CHAT; see
+ * ensureChatLogStream in bus.nats.chat.ts), driven by raw pull requests so that batching, order and
  * redelivery are explicit:
  * - one pull at a time, `{batch, no_wait, expires}`: the server returns what is available at once,
  *   or waits up to `expires` for the first message (low latency when idle, full batches under load);
@@ -10,24 +11,35 @@
  * - a long handler keeps the batch with progress acks, so ack_wait does not redeliver it meanwhile;
  * - across reconnects the loop waits for the connection and re-creates the consumer if it is gone.
  *
- * Limit (unlike the memory driver): CHAT has limits retention, so a consumer that lags more than a
- * room's window (max_msgs_per_subject, max_age) behind never sees the evicted messages. The bridge
- * must keep its lag (pending()) well below the window; an interest-retention stream sourced from
- * CHAT would remove this limit.
+ * CHAT_LOG keeps a message until every durable acked it (up to its max_age, 7 days by default), so
+ * a lag longer than a room's window in CHAT loses nothing (like the memory driver). Records carry
+ * the CHAT seq (from the `Nats-Stream-Source` header), not CHAT_LOG's; sourcing keeps CHAT's order.
+ * A durable created while
+ * others exist starts with what CHAT_LOG still holds for them (the first one: everything, thanks to
+ * the hold consumer).
  */
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { createInbox, type Msg, nanos } from '@nats-io/nats-core';
 import { fromSubjectToken, STREAM_CHAT, Subjects } from '@parley/protocol';
-import { ackStreamSeq, type NatsDeps, toBusError, wakeableSleep, withTimeout } from './bus.nats.util.ts';
+import {
+  ackStreamSeq,
+  HOLD_CONSUMER,
+  type NatsDeps,
+  STREAM_CHAT_LOG,
+  sourcedSeq,
+  toBusError,
+  wakeableSleep,
+  withTimeout,
+} from './bus.nats.util.ts';
 import { BusError, type ChatConsumer, type ChatRecord } from './bus.ts';
 
 const EXPIRES_MS = 5_000;
-const ACK_WAIT_MS = 30_000;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2_000;
 const ACK = new TextEncoder().encode('+ACK');
 const NAK = new TextEncoder().encode('-NAK');
 const WORKING = new TextEncoder().encode('+WPI');
+const SOURCE_HEADER = 'Nats-Stream-Source';
 const IN_PREFIX_LEN = Subjects.chatInAll.length - 1;
 
 /** The room of a `chat.in.<token>` subject. */
@@ -38,6 +50,7 @@ export function roomOfSubject(subject: string): string {
 export class PullConsumer implements ChatConsumer {
   private stopped = false;
   private ready = false;
+  private warnedLegacy = false;
   /** Ends the outstanding pull or back-off early (stop). */
   private interrupt: (() => void) | undefined;
   private readonly done: Promise<void>;
@@ -49,7 +62,7 @@ export class PullConsumer implements ChatConsumer {
     private readonly handler: (batch: ChatRecord[]) => Promise<void>,
     private readonly batch: number,
   ) {
-    this.next = `$JS.API.CONSUMER.MSG.NEXT.${STREAM_CHAT}.${durable}`;
+    this.next = `$JS.API.CONSUMER.MSG.NEXT.${STREAM_CHAT_LOG}.${durable}`;
     this.done = this.run();
   }
 
@@ -61,7 +74,7 @@ export class PullConsumer implements ChatConsumer {
 
   async pending(): Promise<number> {
     try {
-      const ci = await this.d.jsm.consumers.info(STREAM_CHAT, this.durable);
+      const ci = await this.d.jsm.consumers.info(STREAM_CHAT_LOG, this.durable);
       return ci.num_pending + ci.num_ack_pending;
     } catch (e) {
       throw toBusError(e, `pending ${this.durable}`);
@@ -92,20 +105,40 @@ export class PullConsumer implements ChatConsumer {
     }
   }
 
-  /** Creates the durable (idempotent for an identical config; an existing one is used as it is). */
+  /**
+   * Creates the durable (idempotent for an identical config; an existing one is used as it is, with
+   * its ack_wait brought to the configured one), then drops the hold consumer: this durable now
+   * keeps CHAT_LOG's messages.
+   */
   private async ensure(): Promise<void> {
+    const jsm = this.d.jsm;
+    const ackWait = nanos(this.d.ackWaitMs);
     const config = {
       durable_name: this.durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       filter_subject: Subjects.chatInAll,
-      ack_wait: nanos(ACK_WAIT_MS),
+      ack_wait: ackWait,
       max_ack_pending: Math.max(1000, this.batch * 2),
     };
     try {
-      await this.d.jsm.consumers.add(STREAM_CHAT, config);
+      await jsm.consumers.add(STREAM_CHAT_LOG, config);
     } catch (e) {
-      await this.d.jsm.consumers.info(STREAM_CHAT, this.durable).catch(() => Promise.reject(e));
+      const ci = await jsm.consumers.info(STREAM_CHAT_LOG, this.durable).catch(() => Promise.reject(e));
+      if (ci.config.ack_wait !== ackWait)
+        await jsm.consumers.update(STREAM_CHAT_LOG, this.durable, { ack_wait: ackWait });
+    }
+    await jsm.consumers.delete(STREAM_CHAT_LOG, HOLD_CONSUMER).catch((e: unknown) => {
+      if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound)) throw e;
+    });
+    if (!this.warnedLegacy) {
+      this.warnedLegacy = true;
+      const legacy = await jsm.consumers.info(STREAM_CHAT, this.durable).catch(() => null);
+      if (legacy)
+        this.d.log('warn', 'a durable of the same name on stream CHAT is no longer used', {
+          durable: this.durable,
+          fix: `delete it once no older bridge runs: nats consumer rm ${STREAM_CHAT} ${this.durable}`,
+        });
     }
     this.ready = true;
   }
@@ -148,14 +181,20 @@ export class PullConsumer implements ChatConsumer {
   }
 
   private async deliver(msgs: Msg[]): Promise<void> {
-    const records: ChatRecord[] = msgs.map((m) => ({
-      room: roomOfSubject(m.subject),
-      seq: ackStreamSeq(m.reply),
-      data: m.string(),
-    }));
+    const records: ChatRecord[] = msgs.map((m) => {
+      const seq = sourcedSeq(m.headers?.get(SOURCE_HEADER), STREAM_CHAT);
+      // Cannot happen (CHAT_LOG has no subjects of its own): stall loudly rather than forward a
+      // record under a wrong identity or drop it.
+      if (seq === 0)
+        throw new BusError(
+          'unavailable',
+          `CHAT_LOG seq ${ackStreamSeq(m.reply)}: no ${SOURCE_HEADER} from CHAT`,
+        );
+      return { room: roomOfSubject(m.subject), seq, data: m.string() };
+    });
     const keep = setInterval(() => {
       for (const m of msgs) m.respond(WORKING);
-    }, ACK_WAIT_MS / 3);
+    }, this.d.ackWaitMs / 3);
     try {
       await this.handler(records);
     } catch (e) {

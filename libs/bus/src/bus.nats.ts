@@ -1,12 +1,12 @@
 /**
  * The Bus on NATS: core pub/sub and request/reply on one connection that reconnects forever, and
- * the ChatLog on JetStream stream CHAT (bus.nats.chat.ts). Messages from nats.js already have the
+ * the ChatLog on JetStream streams CHAT and CHAT_LOG (bus.nats.chat.ts). Messages from nats.js already have the
  * BusMsg shape, so subscriptions hand them over without copying.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
+import { DEFAULT_CHAT_LOG_RETENTION, ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
 import { type BusLog, toBusError, withTimeout } from './bus.nats.util.ts';
 import {
   type Bus,
@@ -26,6 +26,17 @@ export interface NatsBusOptions {
   window?: Partial<ChatWindow>;
   /** Stream CHAT replicas when this instance creates it (3 in a cluster). Default 1. */
   replicas?: number;
+  /**
+   * Stream CHAT_LOG, the lossless feed of ChatLog.consume: how long un-acknowledged messages are kept
+   * (default 7 days: the longest bridge outage that loses nothing) and an optional size cap.
+   */
+  chatLog?: { maxAgeMs?: number; maxBytes?: number };
+  /**
+   * ack_wait of ChatLog.consume durables: how long a delivery whose ack was lost (crash, kill -9 of
+   * the server) waits before redelivery. A handler running longer keeps its batch with progress
+   * acks. Default 10 000.
+   */
+  consumerAckWaitMs?: number;
   /** Bound on an append's wait for its PubAck; it then rejects 'unavailable'. Default 5000. */
   appendTimeoutMs?: number;
   /** Batch direct get for window reads; default: detected (nats-server 2.11+). */
@@ -36,7 +47,7 @@ export interface NatsBusOptions {
 const RECONNECT_WAIT_MS = 250;
 const RECONNECT_JITTER_MS = 250;
 
-/** Connects, ensures stream CHAT with the given window, and returns a Bus that reconnects forever. */
+/** Connects, ensures streams CHAT (with the given window) and CHAT_LOG, and returns a Bus that reconnects forever. */
 export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
   const log = opts.log ?? (() => {});
   const nc = await connect({
@@ -50,7 +61,8 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const window = { ...DEFAULT_CHAT_WINDOW, ...opts.window };
     const replicas = opts.replicas ?? 1;
-    const info = await ensureChatStream(jsm, window, replicas);
+    const retention = { ...DEFAULT_CHAT_LOG_RETENTION, ...opts.chatLog };
+    const info = await ensureChatStream(jsm, window, replicas, retention, log);
     const bus = new NatsBus(nc, log);
     const chat = new NatsChatLog(
       {
@@ -59,6 +71,8 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
         jsm,
         window,
         replicas,
+        retention,
+        ackWaitMs: opts.consumerAckWaitMs ?? 10_000,
         appendTimeoutMs: opts.appendTimeoutMs ?? 5_000,
         directBatch: opts.directBatch ?? supportsBatchGet(nc.info?.version),
         log,

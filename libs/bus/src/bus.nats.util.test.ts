@@ -2,7 +2,7 @@ import { errors } from '@nats-io/nats-core';
 import { Subjects } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { roomOfSubject } from './bus.nats.consume.ts';
-import { ackStreamSeq, toBusError, withTimeout } from './bus.nats.util.ts';
+import { ackStreamSeq, sourcedSeq, toBusError, withTimeout } from './bus.nats.util.ts';
 import { isBusError } from './bus.ts';
 
 describe('ackStreamSeq', () => {
@@ -42,5 +42,20 @@ describe('roomOfSubject', () => {
   it('inverts Subjects.chatIn for plain and encoded room ids', () => {
     for (const room of ['general', 'dm#a.b@x,c d', 'ü>*'])
       expect(roomOfSubject(Subjects.chatIn(room))).toBe(room);
+  });
+});
+
+describe('sourcedSeq', () => {
+  it('reads the origin seq of a sourced message (2.10+ and older forms, cross-domain name)', () => {
+    expect(sourcedSeq('CHAT 42 > >', 'CHAT')).toBe(42);
+    expect(sourcedSeq('CHAT 42', 'CHAT')).toBe(42);
+    expect(sourcedSeq('CHAT:a1b2 7 chat.in.> chat.in.>', 'CHAT')).toBe(7);
+  });
+  it('returns 0 for another origin or a malformed header', () => {
+    expect(sourcedSeq(undefined, 'CHAT')).toBe(0);
+    expect(sourcedSeq('OTHER 42 > >', 'CHAT')).toBe(0);
+    expect(sourcedSeq('CHATX 42 > >', 'CHAT')).toBe(0);
+    expect(sourcedSeq('CHAT x > >', 'CHAT')).toBe(0);
+    expect(sourcedSeq('CHAT 0 > >', 'CHAT')).toBe(0);
   });
 });

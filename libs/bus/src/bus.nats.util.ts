@@ -10,6 +10,19 @@ import { BusError, type ChatWindow } from './bus.ts';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type BusLog = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
+/** The durables' feed: sources CHAT, interest retention (see ensureChatLogStream). */
+export const STREAM_CHAT_LOG = 'CHAT_LOG';
+/** Consumer that holds CHAT_LOG's messages while no durable of ChatLog.consume exists yet. */
+export const HOLD_CONSUMER = 'parley-hold';
+
+/** Retention of stream CHAT_LOG (see ensureChatLogStream). */
+export interface ChatLogRetention {
+  /** Un-bridged messages older than this are dropped (the bound on a bridge outage). */
+  maxAgeMs: number;
+  /** Optional size cap; when reached the oldest messages are dropped. Undefined: none. */
+  maxBytes?: number | undefined;
+}
+
 /** What the driver's parts share: one connection, its JetStream handles, settings, the log. */
 export interface NatsDeps {
   nc: NatsConnection;
@@ -17,6 +30,10 @@ export interface NatsDeps {
   jsm: JetStreamManager;
   window: ChatWindow;
   replicas: number;
+  /** Stream CHAT_LOG's limits (the durables' feed). */
+  retention: ChatLogRetention;
+  /** ack_wait of ChatLog.consume durables. */
+  ackWaitMs: number;
   appendTimeoutMs: number;
   /** Batch direct get (nats-server 2.11+) for window reads; else one next_by_subj get per message. */
   directBatch: boolean;
@@ -60,6 +77,18 @@ export function ackStreamSeq(reply: string | undefined): number {
   const t = reply.split('.');
   const i = t.length === 9 ? 5 : t.length >= 12 ? 7 : -1;
   const seq = i < 0 ? Number.NaN : Number(t[i]);
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
+
+/**
+ * The origin seq of a message sourced from stream `origin`, from its `Nats-Stream-Source` header:
+ * `<stream> <seq> <filter> <transform>` (nats-server 2.10+; `<seq>` alone before), where the stream
+ * may carry `:<hash>` when sourced across domains. Returns 0 for anything else.
+ */
+export function sourcedSeq(header: string | undefined, origin: string): number {
+  const [stream = '', seqText = ''] = (header ?? '').trim().split(/\s+/);
+  if (stream.split(':')[0] !== origin) return 0;
+  const seq = Number(seqText);
   return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
 }
 

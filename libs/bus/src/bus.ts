@@ -104,9 +104,15 @@ export interface ChatLog {
   lastSeq(room: string): Promise<number>;
   /**
    * A durable consumer over all rooms, in stream order. At least once: a batch is acknowledged only
-   * when the handler resolves; a rejection redelivers it (after a back-off).
+   * when the handler resolves; a rejection redelivers it (after a back-off). A durable that lags
+   * more than a room's window behind still gets every message: records are kept until every
+   * durable acknowledged them (NATS: stream CHAT_LOG, bounded by its max_age, 7 days by default).
    */
-  consume(durable: string, handler: (batch: ChatRecord[]) => Promise<void>, opts?: { batch?: number }): ChatConsumer;
+  consume(
+    durable: string,
+    handler: (batch: ChatRecord[]) => Promise<void>,
+    opts?: { batch?: number },
+  ): ChatConsumer;
 }
 
 export interface ChatWindow {

@@ -11,13 +11,19 @@ import { createNatsBus } from '../src/bus.nats.ts';
 import { type Bus, isBusError } from '../src/bus.ts';
 
 const APPEND_TIMEOUT_MS = 1_000;
+const ACK_WAIT_MS = 3_000;
 
 describe('NATS bus through a kill -9 of nats-server', () => {
   let nats: ServerHandle;
   let bus: Bus;
   beforeAll(async () => {
     nats = await startNats();
-    bus = await createNatsBus({ servers: nats.url, name: 'fault', appendTimeoutMs: APPEND_TIMEOUT_MS });
+    bus = await createNatsBus({
+      servers: nats.url,
+      name: 'fault',
+      appendTimeoutMs: APPEND_TIMEOUT_MS,
+      consumerAckWaitMs: ACK_WAIT_MS,
+    });
   });
   afterAll(async () => {
     await bus?.close();
@@ -61,7 +67,7 @@ describe('NATS bus through a kill -9 of nats-server', () => {
     await eventually(() => expect(new Set(consumed.map((r) => r.seq))).toEqual(new Set([...stored])), {
       timeoutMs: 45_000,
     });
-    // Deliveries whose acks the killed server had not persisted come again after ack_wait (30 s).
+    // Deliveries whose acks the killed server had not persisted come again after ack_wait.
     await eventually(async () => expect(await consumer.pending()).toBe(0), { timeoutMs: 45_000 });
     await consumer.stop();
   });

@@ -1,11 +1,12 @@
 /**
  * Stream CHAT lifecycle: the window of an existing stream follows the configuration, and the epoch
- * names the stream's incarnation (unchanged by reconnecting, changed by recreating the stream).
+ * names the stream's incarnation (unchanged by reconnecting, changed by recreating the stream);
+ * CHAT_LOG follows a recreated CHAT.
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { STREAM_CHAT } from '@parley/protocol';
-import { type ServerHandle, startNats } from '@parley/testkit';
+import { eventually, type ServerHandle, startNats } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '../src/bus.nats.ts';
 
@@ -46,6 +47,15 @@ describe('NATS bus: stream CHAT', () => {
     const third = await createNatsBus({ servers: nats.url, name: 'w3' });
     expect(third.chat.epoch).not.toBe(first.chat.epoch);
     expect((await third.chat.append('r', '{}', 'm1')).seq).toBe(1);
+    // CHAT_LOG followed the new incarnation (a source of the old one would stall on seqs it passed).
+    const log = await jsm.streams.info('CHAT_LOG');
+    expect(log.config.metadata?.['parley.chat_epoch']).toBe(third.chat.epoch);
+    const got: number[] = [];
+    const consumer = third.chat.consume('after-recreate', async (b) => {
+      got.push(...b.map((r) => r.seq));
+    });
+    await eventually(() => expect(got).toEqual([1]));
+    await consumer.stop();
     await third.close();
     await nc.close();
   });
