@@ -136,13 +136,21 @@ export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
-/** True when the store could not be reached (retry later), as opposed to a refused or bad request. */
-export function isStoreUnavailable(err: unknown): boolean {
-  return (
+/**
+ * True when the store could not be reached (retry later), as opposed to a refused or bad request.
+ * Looks through wrappers: a bulk write that never reached a server wraps the network error.
+ */
+export function isStoreUnavailable(err: unknown, depth = 0): boolean {
+  if (
     err instanceof MongoServerSelectionError ||
     err instanceof MongoNetworkError ||
     err instanceof MongoNotConnectedError
-  );
+  ) {
+    return true;
+  }
+  if (depth > 3 || !(err instanceof Error)) return false;
+  const inner = err instanceof MongoServerError ? err.errorResponse : undefined;
+  return isStoreUnavailable(inner, depth + 1) || isStoreUnavailable(err.cause, depth + 1);
 }
 
 function isNotImplemented(err: unknown): boolean {
