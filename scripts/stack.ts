@@ -43,13 +43,14 @@ interface Proc {
   env: Record<string, string>;
 }
 
-const PROCS: Proc[] = [
+const BASE: Proc[] = [
   { name: 'history', service: 'history', port: 8081, env: {} },
   { name: 'presence', service: 'presence', port: 8082, env: {} },
   { name: 'notify', service: 'notify', port: 8083, env: {} },
   { name: 'gateway-1', service: 'gateway', port: 8080, env: {} },
   { name: 'gateway-2', service: 'gateway', port: 8090, env: {} },
-].map((p) => ({ ...p, port: p.port + offset }));
+];
+const PROCS: Proc[] = BASE.map((p) => ({ ...p, port: p.port + offset }));
 
 const PORT_ENV = {
   gateway: 'GATEWAY_PORT',
