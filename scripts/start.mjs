@@ -14,11 +14,11 @@ if (major < 22) {
   );
 }
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
-  console.log('parley: first run, installing dependencies (npm ci)...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  console.log('parley: first run, installing dependencies (npm install, from the lockfile)...');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(
-      'parley: npm ci failed; check network access to the npm registry, then run `npm start` again.',
+      'parley: npm install failed; check access to the npm registry, then run `npm start` again.',
     );
     process.exit(r.status ?? 1);
   }
