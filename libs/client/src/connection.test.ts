@@ -179,6 +179,27 @@ describe('connection state machine', () => {
     expect(server.socket.closedWith?.code).toBe(4000);
   });
 
+  it('treats an error event without a close (Node 22, refused connection) as a drop', async () => {
+    const { client, server } = fakeClient();
+    const states = record(client);
+    await settle(vi);
+    server.socket.fail();
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', code: 1006 });
+    server.sockets[0]?.drop(1006); // a late close of the abandoned socket changes nothing
+    expect(states.filter((s) => s.state === 'reconnecting')).toHaveLength(1);
+    await settle(vi, 50);
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it('abandons a handshake with no welcome within requestTimeoutMs', async () => {
+    const { client, server } = fakeClient({ requestTimeoutMs: 3000 });
+    await settle(vi, 2999);
+    expect(client.state).toBe('connecting');
+    await settle(vi, 1);
+    expect(client.state).toBe('reconnecting');
+    expect(server.socket.closedWith?.code).toBe(4000);
+  });
+
   it('fails requests in flight on a drop, and times out unanswered ones', async () => {
     const { client, server } = await openClient(vi, { requestTimeoutMs: 500 });
     const lost = client.presence('r');

@@ -145,8 +145,13 @@ export class Connection {
     ws.onclose = (ev) => {
       if (this.ws === ws) this.onClose(ev.code, ev.reason);
     };
-    // An error event is always followed by a close event, which does the work.
-    ws.onerror = () => {};
+    // Browsers follow an error with a close event, but Node 22's WebSocket leaves a refused
+    // connection in CONNECTING with no close: an error is handled as the drop (1006) it means.
+    ws.onerror = () => {
+      if (this.ws === ws) this.abandon(ws, 1006, 'socket error');
+    };
+    // A handshake that never completes (a server accepting TCP but not answering) is a drop too.
+    this.setTimer('liveness', () => this.abandon(ws, LIVENESS_CLOSE, 'no welcome'), this.o.requestTimeoutMs);
   }
 
   private getToken(): Promise<string> {
@@ -203,10 +208,7 @@ export class Connection {
     this.hintMs = undefined;
     this.attempt++;
     this.setState({ state: 'reconnecting', attempt: this.attempt, delayMs, code, reason });
-    this.timers.set(
-      'reconnect',
-      this.o.timers.setTimeout(() => void this.connect(), delayMs),
-    );
+    this.setTimer('reconnect', () => void this.connect(), delayMs);
   }
 
   /** Forgets the current socket: timers off, in-flight requests failed. */
@@ -240,10 +242,7 @@ export class Connection {
     const exp = tokenExpiry(this.token);
     if (typeof this.o.token === 'string' || exp === undefined) return;
     const delay = Math.max(0, exp - (this.o.timers.now() + this.skewMs) - this.o.refreshBeforeMs);
-    this.timers.set(
-      'refresh',
-      this.o.timers.setTimeout(() => void this.refresh(), delay),
-    );
+    this.setTimer('refresh', () => void this.refresh(), delay);
   }
 
   private async refresh(): Promise<void> {
@@ -273,13 +272,27 @@ export class Connection {
       const ws = this.ws;
       if (!ws) return;
       if (this.o.timers.now() - this.lastFrameAt > 2 * heartbeatMs) {
-        ws.close(LIVENESS_CLOSE, 'no traffic');
-        return this.onClose(LIVENESS_CLOSE, 'no traffic from the server');
+        return this.abandon(ws, LIVENESS_CLOSE, 'no traffic from the server');
       }
       this.send({ type: 'ping' });
-      this.timers.set('liveness', this.o.timers.setTimeout(tick, heartbeatMs));
+      this.setTimer('liveness', tick, heartbeatMs);
     };
-    this.timers.set('liveness', this.o.timers.setTimeout(tick, heartbeatMs));
+    this.setTimer('liveness', tick, heartbeatMs);
+  }
+
+  /** Gives up on a socket the SDK no longer trusts; its later events are ignored. */
+  private abandon(ws: SocketLike, code: number, reason: string): void {
+    try {
+      ws.close(LIVENESS_CLOSE, reason);
+    } catch {
+      // Closing a socket that never opened may throw in some runtimes; it is dropped either way.
+    }
+    this.onClose(code, reason);
+  }
+
+  private setTimer(key: 'reconnect' | 'refresh' | 'liveness', fn: () => void, ms: number): void {
+    this.o.timers.clearTimeout(this.timers.get(key));
+    this.timers.set(key, this.o.timers.setTimeout(fn, ms));
   }
 
   private clearTimers(): void {

@@ -470,7 +470,9 @@ var Connection = class {
       if (this.ws === ws) this.onClose(ev.code, ev.reason);
     };
     ws.onerror = () => {
+      if (this.ws === ws) this.abandon(ws, 1006, "socket error");
     };
+    this.setTimer("liveness", () => this.abandon(ws, LIVENESS_CLOSE, "no welcome"), this.o.requestTimeoutMs);
   }
   getToken() {
     const t = this.o.token;
@@ -521,10 +523,7 @@ var Connection = class {
     this.hintMs = void 0;
     this.attempt++;
     this.setState({ state: "reconnecting", attempt: this.attempt, delayMs, code, reason });
-    this.timers.set(
-      "reconnect",
-      this.o.timers.setTimeout(() => void this.connect(), delayMs)
-    );
+    this.setTimer("reconnect", () => void this.connect(), delayMs);
   }
   /** Forgets the current socket: timers off, in-flight requests failed. */
   detach() {
@@ -554,10 +553,7 @@ var Connection = class {
     const exp = tokenExpiry(this.token);
     if (typeof this.o.token === "string" || exp === void 0) return;
     const delay = Math.max(0, exp - (this.o.timers.now() + this.skewMs) - this.o.refreshBeforeMs);
-    this.timers.set(
-      "refresh",
-      this.o.timers.setTimeout(() => void this.refresh(), delay)
-    );
+    this.setTimer("refresh", () => void this.refresh(), delay);
   }
   async refresh() {
     const ws = this.ws;
@@ -584,13 +580,24 @@ var Connection = class {
       const ws = this.ws;
       if (!ws) return;
       if (this.o.timers.now() - this.lastFrameAt > 2 * heartbeatMs) {
-        ws.close(LIVENESS_CLOSE, "no traffic");
-        return this.onClose(LIVENESS_CLOSE, "no traffic from the server");
+        return this.abandon(ws, LIVENESS_CLOSE, "no traffic from the server");
       }
       this.send({ type: "ping" });
-      this.timers.set("liveness", this.o.timers.setTimeout(tick, heartbeatMs));
+      this.setTimer("liveness", tick, heartbeatMs);
     };
-    this.timers.set("liveness", this.o.timers.setTimeout(tick, heartbeatMs));
+    this.setTimer("liveness", tick, heartbeatMs);
+  }
+  /** Gives up on a socket the SDK no longer trusts; its later events are ignored. */
+  abandon(ws, code, reason) {
+    try {
+      ws.close(LIVENESS_CLOSE, reason);
+    } catch {
+    }
+    this.onClose(code, reason);
+  }
+  setTimer(key, fn, ms) {
+    this.o.timers.clearTimeout(this.timers.get(key));
+    this.timers.set(key, this.o.timers.setTimeout(fn, ms));
   }
   clearTimers() {
     for (const t of this.timers.values()) this.o.timers.clearTimeout(t);

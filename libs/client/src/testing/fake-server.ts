@@ -60,6 +60,11 @@ export class FakeSocket implements SocketLike {
     });
   }
 
+  /** A failed connection as Node 22 reports it: an error event and no close. */
+  fail(): void {
+    this.onerror?.({});
+  }
+
   drop(code = 1006, reason = ''): void {
     this.readyState = 3;
     this.onclose?.({ code, reason });
