@@ -90,9 +90,12 @@ export async function openMongo(url: string, dbName: string, opts: MongoOptions 
   }
 }
 
-/** Creates every collection's indexes (idempotent). Reports whether TTL indexes took effect. */
+/**
+ * Creates every collection's indexes (idempotent) and reports whether TTL indexes took effect.
+ * Verified by listing, not by the absence of an error: FerretDB v1 refuses `expireAfterSeconds` on
+ * an existing collection but silently drops it when the collection is new.
+ */
 export async function ensureIndexes(db: Db): Promise<{ ttlIndexes: boolean }> {
-  let ttlIndexes = true;
   for (const [name, specs] of Object.entries(INDEXES)) {
     for (const spec of specs) {
       try {
@@ -101,11 +104,11 @@ export async function ensureIndexes(db: Db): Promise<{ ttlIndexes: boolean }> {
         if (spec.expireAfterSeconds === undefined || !isNotImplemented(err)) throw err;
         const { expireAfterSeconds: _, ...plain } = spec;
         await db.collection(name).createIndexes([plain]);
-        ttlIndexes = false;
       }
     }
   }
-  return { ttlIndexes };
+  const listed = await db.collection(Collections.notifications).listIndexes().toArray();
+  return { ttlIndexes: listed.some((i) => i.expireAfterSeconds !== undefined) };
 }
 
 /**

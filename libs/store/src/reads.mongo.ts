@@ -12,6 +12,8 @@ interface ReadDoc {
 
 export class MongoReads implements ReadStore {
   readonly #reads: Collection<ReadDoc>;
+  /** The pending mark per (user, room) of this process; see mark(). */
+  readonly #pending = new Map<string, Promise<number>>();
 
   constructor(
     db: Db,
@@ -24,8 +26,23 @@ export class MongoReads implements ReadStore {
    * `$max` with upsert, answered with the stored document in one round trip. Two first marks racing
    * both try to insert; the loser gets a duplicate key error and its retry finds the document.
    * No projection: FerretDB v1's findAndModify refuses one, and the document is three fields.
+   * Marks of one (user, room) run one at a time in this process: FerretDB v1 applies `$max` as a
+   * read then a write, so concurrent marks could lose the higher one (MongoDB's is atomic).
    */
-  async mark(user: string, room: string, seq: number): Promise<number> {
+  mark(user: string, room: string, seq: number): Promise<number> {
+    const key = JSON.stringify([user, room]);
+    const run = (this.#pending.get(key) ?? Promise.resolve(0))
+      .catch(() => 0)
+      .then(() => this.#markOnce(user, room, seq));
+    this.#pending.set(key, run);
+    const forget = () => {
+      if (this.#pending.get(key) === run) this.#pending.delete(key);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  async #markOnce(user: string, room: string, seq: number): Promise<number> {
     const once = () =>
       this.#reads.findOneAndUpdate(
         { user, room },
