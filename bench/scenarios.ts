@@ -217,6 +217,21 @@ export async function connect(ctx: Ctx): Promise<Row[]> {
   return rows;
 }
 
+/** RSS per process once the total stops moving (young-generation garbage of the connect burst collected). */
+async function settledRss(pids: number[], maxMs: number): Promise<number[]> {
+  let last = pids.map(rssKiB);
+  const end = performance.now() + maxMs;
+  while (performance.now() < end) {
+    await sleep(2000);
+    const now = pids.map(rssKiB);
+    const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+    const stable = Math.abs(sum(now) - sum(last)) < sum(last) * 0.005;
+    last = now;
+    if (stable) break;
+  }
+  return last;
+}
+
 /**
  * Idle capacity: authenticated connections spread over gateway processes of <= ~17k each; RSS
  * growth per connection, summed over the gateways. Raw uWS at one process's share for reference.
@@ -263,8 +278,10 @@ export async function idle(ctx: Ctx): Promise<Row[]> {
       );
     }
     const cpu = meter.cores();
-    await sleep(3000);
-    const after = gws.map((g) => rssKiB(g.proc.pid ?? 0));
+    const after = await settledRss(
+      gws.map((g) => g.proc.pid ?? 0),
+      ctx.quick ? 5000 : 20_000,
+    );
     const st = await ctx.lg.stats();
     const grown = after.reduce((s, a, i) => s + a - (before[i] ?? 0), 0);
     const perConn = (grown * 1024) / Math.max(1, ok);

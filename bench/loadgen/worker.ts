@@ -229,7 +229,10 @@ process.on('message', (raw: unknown) => {
     case 'stats':
       return send({ op: 'stats', stats: stats() });
     case 'close':
-      for (const s of sockets) s.destroy();
+      for (const s of sockets) {
+        s.removeAllListeners('close');
+        s.destroy();
+      }
       sockets.length = 0;
       closes.clear();
       dropped = 0;
