@@ -23,9 +23,12 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
     process.exit(r.status ?? 1);
   }
 }
+// The service runs in its own process group and gets each signal once, from here: a terminal's
+// Ctrl-C reaches only this launcher's group, and a process manager's SIGTERM to this pid is passed on.
 const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'embedded', 'src', 'main.ts')], {
   cwd: root,
   stdio: 'inherit',
+  detached: true,
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
