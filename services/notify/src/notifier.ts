@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@parley/bus';
 import type { StoredNotification, Stores } from '@parley/store';
+import { InboxBatcher } from './batcher.ts';
 import { publishNotification, wireOf } from './delivery.ts';
 import type { NotifyMetrics } from './metrics.ts';
 import { recipients } from './recipients.ts';
@@ -41,7 +42,11 @@ interface Claim {
 export const rowId = (id: string, user: string): string => `${id}:${user}`;
 
 export class Notifier {
-  constructor(private readonly o: NotifierOptions) {}
+  readonly #writes: InboxBatcher;
+
+  constructor(private readonly o: NotifierOptions) {
+    this.#writes = new InboxBatcher(o.stores.inbox, o.batchSize);
+  }
 
   /**
    * Stores the notification for every recipient, publishes it live, and resolves with its id and
@@ -85,7 +90,7 @@ export class Notifier {
       for (let r = await next; !r.done; r = await next) {
         next = batches.next();
         const rows = r.value.map((user) => this.#row(claim, user, input, ttlMs));
-        await this.o.stores.inbox.insertMany(rows);
+        await this.#writes.insert(rows);
         this.o.metrics.stored.inc(rows.length);
         count += rows.length;
         if (live)
