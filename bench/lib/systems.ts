@@ -8,7 +8,8 @@ import type { ServerStatus, ToServer } from '../peers/serve.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
-export type SystemName = 'parley' | 'uws' | 'ws' | 'socket.io';
+/** parley-core: Parley with core-NATS ingress into the stream (see drivers/jetstream.ts). */
+export type SystemName = 'parley' | 'parley-core' | 'uws' | 'ws' | 'socket.io';
 
 /** A process speaking the serve.ts protocol (peer server or JetStream driver). */
 export class Publisher {
@@ -69,7 +70,7 @@ function kill(proc: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPeer(name: Exclude<SystemName, 'parley'>): Promise<System> {
+export async function startPeer(name: Exclude<SystemName, 'parley' | 'parley-core'>): Promise<System> {
   const file = { uws: 'uws.ts', ws: 'ws.ts', 'socket.io': 'socketio.ts' }[name];
   const proc = forkTs(here(`../peers/${file}`));
   const port = await readyPort(proc, name);
@@ -124,14 +125,15 @@ export async function startGatewayProc(
 export async function startParley(
   natsUrl: string,
   natsPid: number,
+  ingress: 'append' | 'core' = 'append',
 ): Promise<System & { gateway: GatewayProc }> {
   const [gateway, driver] = await Promise.all([
     startGatewayProc(natsUrl),
-    Promise.resolve(forkTs(here('../drivers/jetstream.ts'), { NATS_URL: natsUrl })),
+    Promise.resolve(forkTs(here('../drivers/jetstream.ts'), { NATS_URL: natsUrl, BENCH_INGRESS: ingress })),
   ]);
   await readyPort(driver, 'jetstream driver');
   return {
-    name: 'parley',
+    name: ingress === 'core' ? 'parley-core' : 'parley',
     mode: 'parley',
     port: gateway.port,
     gateway,
