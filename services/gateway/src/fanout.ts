@@ -60,6 +60,8 @@ export interface FanoutOptions {
   metrics: GatewayMetrics;
   /** Called for user-directed control events (disconnect, name change). */
   onUserEvent: (userId: string, event: Exclude<UserEvent, { kind: 'frame' }>) => void;
+  /** Called after each chat frame handed to uWS, with its length: lets the gateway check send buffers by volume. */
+  onFanout?: (chars: number) => void;
 }
 
 export class Fanout {
@@ -187,9 +189,11 @@ export class Fanout {
 
   private deliver(room: string, ch: Channel, m: StoredChat): void {
     const topic = topics.chat(room);
-    this.o.app.publish(topic, chatFrame(m, ch.roomJson), false);
+    const frame = chatFrame(m, ch.roomJson);
+    this.o.app.publish(topic, frame, false);
     this.o.metrics.deliveries.inc(this.o.app.numSubscribers(topic));
     for (const j of ch.joiners) j.buffer.push(m);
+    this.o.onFanout?.(frame.length);
   }
 
   private deliverEph(room: string, text: string): void {

@@ -41,6 +41,7 @@ export class Gateway {
   private listenSocket: uWS.us_listen_socket | undefined;
   private sweepTimer?: NodeJS.Timeout;
   private sweeps = 0;
+  private fanoutSinceSweep = 0;
   private port = 0;
 
   constructor(deps: GatewayDeps) {
@@ -57,6 +58,7 @@ export class Gateway {
       lingerMs: cfg.roomLingerMs,
       metrics,
       onUserEvent: (userId, ev) => this.onUserEvent(userId, ev),
+      onFanout: (chars) => this.onFanout(chars),
     });
     const presence = new PresenceReporter(bus, this.id, cfg.presenceHeartbeatMs, {
       count: () => this.conns.size,
@@ -100,7 +102,7 @@ export class Gateway {
     });
     this.ctx.presence.start();
     this.ops.start();
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer = setInterval(() => this.sweep(true), SWEEP_MS);
     this.ctx.log.info({ port: this.port }, 'gateway listening');
     return this.port;
   }
@@ -155,10 +157,22 @@ export class Gateway {
       c.end(CloseCodes.unauthorized.code, ev.reason.slice(0, 100));
   }
 
-  /** Slow consumers (4010), congestion for ephemeral frames, and token expiry (4003). */
-  private sweep(): void {
+  /**
+   * A busy room can fill a paused socket's buffer far faster than the 250 ms sweep looks: past
+   * uWS's hard cap (4x SEND_BUFFER_LIMIT) uWS drops the socket itself with 1006, not the contract's
+   * 4010. So the sweep also runs whenever half a buffer limit of chat has been fanned out since the
+   * last one: no socket can gain more than that (x3 for non-ASCII) between two checks.
+   */
+  private onFanout(chars: number): void {
+    this.fanoutSinceSweep += chars;
+    if (this.fanoutSinceSweep >= this.ctx.cfg.sendBufferBytes / 2) this.sweep(false);
+  }
+
+  /** Slow consumers (4010), congestion for ephemeral frames, and (on timer sweeps) token expiry (4003). */
+  private sweep(timer: boolean): void {
     const { cfg, metrics } = this.ctx;
-    const checkExpiry = this.sweeps++ % 4 === 0;
+    this.fanoutSinceSweep = 0;
+    const checkExpiry = timer && this.sweeps++ % 4 === 0;
     const nowSec = Date.now() / 1000;
     for (const c of this.conns) {
       if (c.closed) continue;
