@@ -82,6 +82,41 @@ export interface PresenceSnapshot {
   gw: string;
   seq?: number;
   conns: SnapshotConn[];
+  /**
+   * Large snapshots are sent in parts (a NATS message is capped at 1 MB by default): part i of
+   * `parts`, all taken from one view of the gateway (one `seq`). Absent on a one-part snapshot.
+   */
+  part?: number;
+  parts?: number;
+}
+
+/** A snapshot request: the gateway publishes its snapshot's parts to `replyTo`. */
+export interface PresenceSnapshotRequest {
+  replyTo: string;
+}
+
+/** Connections per snapshot part: ~100 bytes each keeps a part far below NATS's 1 MB limit. */
+export const SNAPSHOT_PART_CONNS = 2000;
+
+/** Splits one view of a gateway into the parts it is sent in (at least one, even when empty). */
+export function snapshotParts(snap: PresenceSnapshot): PresenceSnapshot[] {
+  const parts = Math.max(1, Math.ceil(snap.conns.length / SNAPSHOT_PART_CONNS));
+  return Array.from({ length: parts }, (_, part) => ({
+    ...snap,
+    conns: snap.conns.slice(part * SNAPSHOT_PART_CONNS, (part + 1) * SNAPSHOT_PART_CONNS),
+    part,
+    parts,
+  }));
+}
+
+/** The `replyTo` of a snapshot request, or undefined for a plain request (answer with one reply). */
+export function snapshotReplyTo(requestText: string): string | undefined {
+  try {
+    const r = JSON.parse(requestText || '{}') as Partial<PresenceSnapshotRequest>;
+    return typeof r.replyTo === 'string' && r.replyTo.length > 0 ? r.replyTo : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type PresenceRequest =

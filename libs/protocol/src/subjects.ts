@@ -43,6 +43,9 @@ export const Subjects = {
   presenceSnapshot: 'presence.snapshot',
   /** One gateway's snapshot (request/reply): a broadcast request would only get the first reply. */
   presenceSnapshotOf: (gatewayId: string) => `presence.snapshot.${subjectToken(gatewayId)}`,
+  /** Where a presence instance collects the parts of a snapshot it asked for. */
+  presenceSnapshotReply: (instanceId: string, n: number) =>
+    `presence.snapshotreply.${subjectToken(instanceId)}.${n}`,
   /** Presence instances announce themselves here to agree on which one emits events. */
   presenceInstances: 'presence.instances',
   /** Online-status changes of a user, for `watch` (contacts). */

@@ -9,7 +9,7 @@
  * per delta (O(1)) and re-based on the gateway's own connection list at every snapshot, so a drift
  * between what the gateway has and what it reported heals at the next resynchronisation.
  */
-import type { Bus, Subscription } from '@parley/bus';
+import type { Bus, BusMsg, Subscription } from '@parley/bus';
 import {
   type PresenceDelta,
   type PresenceDeltaBatch,
@@ -18,6 +18,8 @@ import {
   type PresenceSnapshot,
   type SnapshotConn,
   Subjects,
+  snapshotParts,
+  snapshotReplyTo,
 } from '@parley/protocol';
 
 export interface PresenceSource {
@@ -43,7 +45,7 @@ export class PresenceReporter {
   ) {}
 
   start(): void {
-    const reply = (msg: { respond(data: string): boolean }) => msg.respond(JSON.stringify(this.snapshot()));
+    const reply = (msg: BusMsg) => this.answerSnapshot(msg);
     this.subs = [
       this.bus.subscribe(Subjects.presenceSnapshotOf(this.gatewayId), reply),
       this.bus.subscribe(Subjects.presenceSnapshot, reply),
@@ -75,6 +77,17 @@ export class PresenceReporter {
     const conns = this.source.snapshot();
     this.state.rebase(conns);
     return { gw: this.gatewayId, seq: this.seq, conns };
+  }
+
+  /**
+   * One view of the state, sent in parts to the requester's `replyTo` subject (a plain request with
+   * no replyTo gets a one-part reply, which only fits gateways with a few thousand connections).
+   */
+  private answerSnapshot(msg: BusMsg): void {
+    const snap = this.snapshot();
+    const replyTo = snapshotReplyTo(msg.string());
+    if (replyTo === undefined) msg.respond(JSON.stringify(snap));
+    else for (const part of snapshotParts(snap)) this.bus.publish(replyTo, JSON.stringify(part));
   }
 
   /** The heartbeat that would be sent now (flushes pending deltas first). */

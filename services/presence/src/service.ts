@@ -22,8 +22,9 @@ import { GatewayBook } from './gateways.ts';
 import { type InstanceBeat, InstanceBook } from './instances.ts';
 import { createPresenceMetrics, type PresenceMetrics } from './metrics.ts';
 import { createHttpServer, natsQueryHandler } from './query.ts';
+import { requestSnapshot } from './snapshot.ts';
 import { type PresenceEvent, PresenceTracker } from './tracker.ts';
-import { decodeBatch, decodeHeartbeat, decodeInstanceBeat, decodeSnapshot } from './validate.ts';
+import { decodeBatch, decodeHeartbeat, decodeInstanceBeat } from './validate.ts';
 
 export interface PresenceDeps {
   cfg: PresenceConfig;
@@ -184,15 +185,10 @@ export class PresenceService {
     this.metrics.resyncs.inc();
     const { bus, cfg } = this.deps;
     try {
-      const reply = await bus.request(Subjects.presenceSnapshotOf(gw), '', {
-        timeoutMs: cfg.snapshotTimeoutMs,
-      });
-      const snap = decodeSnapshot(reply.string());
-      if (!snap.ok || snap.value.gw !== gw)
-        throw new Error(snap.ok ? `snapshot of ${snap.value.gw}, not ${gw}` : snap.problem);
+      const snap = await requestSnapshot(bus, gw, this.id, cfg.snapshotTimeoutMs);
       if (!this.book.isSyncing(gw)) return;
-      this.applyDeltas(gw, this.tracker.diff(gw, snap.value.conns));
-      const { batches, again } = this.book.snapshotApplied(gw, snap.value.seq);
+      this.applyDeltas(gw, this.tracker.diff(gw, snap.conns));
+      const { batches, again } = this.book.snapshotApplied(gw, snap.seq);
       for (const b of batches) this.applyDeltas(gw, b.deltas);
       if (again) void this.resync(gw);
     } catch (e) {

@@ -27,6 +27,8 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown, max = MAX_ID): v is string =>
   typeof v === 'string' && v.length > 0 && v.length <= max && !/\p{Cc}/u.test(v);
+/** 100 parts of SNAPSHOT_PART_CONNS is far above one gateway process's connection cap. */
+const MAX_SNAPSHOT_PARTS = 100;
 const isSeq = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
 const isStatus = (v: unknown) => STATUSES.includes(v as never);
 const isName = (v: unknown) => typeof v === 'string' && v.length <= NAME_MAX;
@@ -105,10 +107,17 @@ export function decodeHeartbeat(text: string): Decoded<PresenceHeartbeat> {
 export function decodeSnapshot(text: string): Decoded<PresenceSnapshot> {
   const p = parse(text);
   if (!p.ok) return p;
-  const { gw, seq, conns } = p.value;
+  const { gw, seq, conns, part, parts } = p.value;
   if (!isId(gw)) return { ok: false, problem: 'gw: missing or not an id' };
   if (!isSeq(seq)) return { ok: false, problem: 'seq: not a non-negative integer' };
   if (!Array.isArray(conns)) return { ok: false, problem: 'conns: not an array' };
+  const n = parts ?? 1;
+  if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > MAX_SNAPSHOT_PARTS) {
+    return { ok: false, problem: `parts: not an integer from 1 to ${MAX_SNAPSHOT_PARTS}` };
+  }
+  if (!isSeq(part) || ((part as number | undefined) ?? 0) >= (n as number)) {
+    return { ok: false, problem: 'part: not an integer below parts' };
+  }
   for (const c of conns as unknown[]) {
     const problem = snapshotConnProblem(c);
     if (problem) return { ok: false, problem };

@@ -13,6 +13,8 @@ import {
   type PresenceSnapshot,
   type Status,
   Subjects,
+  snapshotParts,
+  snapshotReplyTo,
 } from '@parley/protocol';
 
 interface SimConn {
@@ -49,7 +51,9 @@ export class SimGateway {
         rooms: [...c.rooms],
       }));
       const snap: PresenceSnapshot = { gw: this.id, seq: this.seq, conns };
-      msg.respond(JSON.stringify(snap));
+      const replyTo = snapshotReplyTo(msg.string());
+      if (replyTo === undefined) msg.respond(JSON.stringify(snap));
+      else for (const part of snapshotParts(snap)) this.bus.publish(replyTo, JSON.stringify(part));
     });
     this.timer = setInterval(() => this.heartbeat(), this.intervalMs);
     this.heartbeat();
