@@ -129,7 +129,7 @@ export async function latency(ctx: Ctx): Promise<Row[]> {
   const members = 10;
   const rate = 10_000;
   const measureMs = ctx.quick ? 2000 : 5000;
-  for (const sys of ['parley', 'uws', 'ws'] as SystemName[]) {
+  for (const sys of ['parley', 'parley-core', 'uws', 'ws'] as SystemName[]) {
     const s = await start(ctx, sys);
     try {
       const c = await ctx.lg.connect(
