@@ -32,7 +32,6 @@ function el(tag, attrs = {}, ...children) {
 // ---- state ----------------------------------------------------------------------------------
 
 let client;
-let session; // {mode: 'dev', name} | {mode: 'jwt', token}
 let me; // user id
 const names = new Map(); // userId -> display name
 const rooms = new Map(); // room -> view state
@@ -248,7 +247,10 @@ async function loadOlder(r, initial = false) {
   const list = $('messages');
   const fromBottom = list.scrollHeight - list.scrollTop;
   try {
-    const page = await client.history(r.name, before === undefined ? { limit: PAGE } : { before, limit: PAGE });
+    const page = await client.history(
+      r.name,
+      before === undefined ? { limit: PAGE } : { before, limit: PAGE },
+    );
     for (const m of page.messages) r.msgs.set(m.seq, m);
     r.more = page.more;
   } catch (e) {
@@ -401,8 +403,10 @@ function renderMessages(where) {
   const els = items.map(({ m, g }) => {
     if (g) return gapEl(g);
     const k = `m${m.seq}`;
-    let e = r.els.get(k);
-    if (!e) r.els.set(k, (e = messageEl(m)));
+    const cached = r.els.get(k);
+    if (cached) return cached;
+    const e = messageEl(m);
+    r.els.set(k, e);
     return e;
   });
   for (const p of r.pending.values()) els.push(pendingEl(r, p));
@@ -520,7 +524,7 @@ function scheduleConvos() {
 
 async function refreshConvos() {
   clearTimeout(convoTimer);
-  if (!client || client.state !== 'open') {
+  if (client?.state !== 'open') {
     convoTimer = setTimeout(refreshConvos, CONVO_POLL_MS);
     return;
   }
@@ -685,7 +689,6 @@ async function devToken(name) {
 }
 
 async function connect(s) {
-  session = s;
   const first = s.mode === 'dev' ? await devToken(s.name) : s.token;
   const claims = claimsOf(first);
   me = claims.sub;
@@ -728,7 +731,6 @@ async function connect(s) {
     $('bell').classList.add('ring');
   });
   client.on('error', (e) => banner(e.message, 'warn', 5000));
-  sessionStorage.removeItem('parley.chat.error');
   localStorage.setItem(SESSION_KEY, JSON.stringify(s));
   $('signin').hidden = true;
   $('app').hidden = false;
@@ -787,7 +789,8 @@ $('signout').addEventListener('click', () => {
 $('join-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const name = $('join-room').value.trim();
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(name)) return banner('Room names: letters, digits, _ and -', 'warn', 4000);
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(name))
+    return banner('Room names: letters, digits, _ and -', 'warn', 4000);
   $('join-room').value = '';
   openRoom(name);
 });

@@ -83,7 +83,7 @@ describe('demo chat page', () => {
       w.states = [];
       new MutationObserver((records) => {
         for (const r of records)
-          for (const n of r.addedNodes)
+          for (const n of Array.from(r.addedNodes))
             if (n instanceof HTMLElement && n.dataset.cid) w.states.push(n.dataset.state ?? '');
       }).observe(document.getElementById('msg-list')!, { childList: true });
     });
@@ -115,7 +115,11 @@ describe('demo chat page', () => {
   it('scrolling to the top pages older history, and a reload recovers it', async () => {
     await alice.evaluate(
       async ([room, n]) => {
-        const { client } = (window as unknown as { parley: { client: any } }).parley;
+        const { client } = (
+          window as unknown as {
+            parley: { client: { publish(room: string, body: string): Promise<unknown> } };
+          }
+        ).parley;
         await Promise.all(Array.from({ length: n }, (_, i) => client.publish(room, `seed ${i}`)));
       },
       [ROOM, SEED] as const,
@@ -162,9 +166,17 @@ describe('demo chat page', () => {
     for (let i = 1; i <= 3; i++) await send(alice, `while you were away ${i}`);
     await msg(alice, 'while you were away 3').and(alice.locator('[data-state=acked]')).waitFor();
     cutBob = false;
-    await bob.waitForSelector('#banner-text:text-matches("Recovered: 3 missed message")', { timeout: 30_000 });
+    await bob.waitForSelector('#banner-text:text-matches("Recovered: 3 missed message")', {
+      timeout: 30_000,
+    });
     await bob.waitForSelector('#conn[data-state=open]');
     for (let i = 1; i <= 3; i++) await msg(bob, `while you were away ${i}`).waitFor();
+    const seqs = await bob.$$eval('#msg-list li[data-seq]', (els) => els.map((e) => Number(e.dataset.seq)));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    await bob.evaluate(() => {
+      const m = document.getElementById('messages')!;
+      m.scrollTop = m.scrollHeight;
+    });
     await shot(bob, '07-bob-recovered');
   });
 
