@@ -23,7 +23,7 @@ const quick = process.argv.includes('--quick');
 const REQUESTS = quick ? 1000 : 5000;
 const CONCURRENCY = 64;
 const LATENCY_USERS = 50;
-const LATENCY_RATE = 200; // requests per second
+const LATENCY_RATE = 50; // requests per second: latency below saturation (throughput is measured above)
 const LATENCY_SECONDS = quick ? 3 : 10;
 
 const nats = await startNats();
@@ -108,15 +108,18 @@ async function latency() {
       const t = sentAt.get(f.notification.title);
       if (t !== undefined) samples.push(performance.now() - t);
     });
+  console.error(`[bench] ${LATENCY_USERS} sockets connected`);
   const total = LATENCY_RATE * LATENCY_SECONDS;
   const pending: Promise<number>[] = [];
   for (let i = 0; i < total; i++) {
     const title = `lat-${i}`;
     sentAt.set(title, performance.now());
-    pending.push(send([`lat${i % LATENCY_USERS}`], title));
+    pending.push(send([`lat${i % LATENCY_USERS}`], title).catch(() => 0));
     await new Promise((r) => setTimeout(r, 1000 / LATENCY_RATE));
   }
+  console.error('[bench] latency: all sent');
   await Promise.all(pending);
+  console.error('[bench] latency: all accepted');
   await new Promise((r) => setTimeout(r, 500));
   await Promise.all(clients.map((c) => c.close()));
   samples.sort((a, b) => a - b);
@@ -126,6 +129,7 @@ async function latency() {
     scenario: `API -> live frame on a gateway socket, ${LATENCY_RATE} req/s`,
     requests: total,
     delivered: samples.length,
+    failed: (await Promise.all(pending)).filter((n) => n === 0).length,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: Number((samples.at(-1) ?? Number.NaN).toFixed(1)),
@@ -133,7 +137,11 @@ async function latency() {
 }
 
 try {
-  const rows = [await throughput(1), await throughput(10), await latency()];
+  const rows = [];
+  for (const run of [() => throughput(1), () => throughput(10), latency]) {
+    rows.push(await run());
+    console.error(`[bench] done: ${JSON.stringify(rows.at(-1))}`);
+  }
   console.table(rows);
   const out = new URL('./results/', import.meta.url);
   mkdirSync(out, { recursive: true });
