@@ -730,7 +730,12 @@ async function connect(s) {
     void $('bell').offsetWidth;
     $('bell').classList.add('ring');
   });
-  client.on('error', (e) => banner(e.message, 'warn', 5000));
+  client.on('error', (e) => {
+    // Unsolicited rate_limited errors answer frames without an id (typing, status): ephemeral and
+    // harmless when dropped (quick type-clear-type-send bursts hit the typing limit), so not shown.
+    if (e.code === 'rate_limited') return;
+    banner(e.message, 'warn', 5000);
+  });
   localStorage.setItem(SESSION_KEY, JSON.stringify(s));
   $('signin').hidden = true;
   $('app').hidden = false;
