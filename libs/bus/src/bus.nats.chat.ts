@@ -19,6 +19,7 @@ import {
 import { nanos } from '@nats-io/nats-core';
 import { STREAM_CHAT, type StoredChat, Subjects } from '@parley/protocol';
 import { PullConsumer } from './bus.nats.consume.ts';
+import { PipelinedPublisher } from './bus.nats.publish.ts';
 import {
   type BusLog,
   type ChatLogRetention,
@@ -267,12 +268,19 @@ export function epochOf(si: StreamInfo): string {
 
 export class NatsChatLog implements ChatLog {
   epoch: string;
+  private readonly publisher: PipelinedPublisher;
 
   constructor(
     private readonly d: NatsDeps,
     info: StreamInfo,
   ) {
     this.epoch = epochOf(info);
+    this.publisher = new PipelinedPublisher(d.nc, d.appendTimeoutMs);
+  }
+
+  /** Fails appends still waiting for a PubAck (the connection is closing). */
+  close(): void {
+    this.publisher.close();
   }
 
   /** Re-reads the stream after a reconnect: it may have been recreated (new epoch) or lost. */
@@ -290,20 +298,11 @@ export class NatsChatLog implements ChatLog {
     this.epoch = epoch;
   }
 
-  async append(room: string, payload: string, msgId: string): Promise<AppendResult> {
-    if (this.d.nc.isClosed()) throw new BusError('closed', 'append: connection closed');
-    try {
-      const ack = await this.d.js.publish(Subjects.chatIn(room), payload, {
-        msgID: msgId,
-        timeout: this.d.appendTimeoutMs,
-      });
-      return { seq: ack.seq, duplicate: ack.duplicate };
-    } catch (e) {
-      // Whatever went wrong, the message may or may not be stored: the caller must not ack it, and a
-      // retry with the same msgId is deduplicated. So every failure is 'unavailable' except close.
-      const err = toBusError(e, `append to ${room}`);
-      throw err.kind === 'closed' ? err : new BusError('unavailable', err.message, { cause: e });
-    }
+  append(room: string, payload: string, msgId: string): Promise<AppendResult> {
+    if (this.d.nc.isClosed()) return Promise.reject(new BusError('closed', 'append: connection closed'));
+    // Whatever goes wrong, the message may or may not be stored: the caller must not ack it, and a
+    // retry with the same msgId is deduplicated. So every failure is 'unavailable' except close.
+    return this.publisher.publish(Subjects.chatIn(room), payload, msgId);
   }
 
   subscribeRoom(room: string, handler: (m: StoredChat) => void): Subscription {

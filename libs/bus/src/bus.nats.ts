@@ -194,9 +194,11 @@ class NatsBus implements Bus {
 
   async drain(): Promise<void> {
     if (!this.nc.isClosed()) await this.nc.drain();
+    this.chatLog?.close();
   }
 
   async close(): Promise<void> {
     await this.nc.close();
+    this.chatLog?.close();
   }
 }
