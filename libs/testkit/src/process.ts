@@ -23,15 +23,19 @@ export function handleSignalsGracefully(): void {
 export function spawnLogged(
   cmd: string,
   args: readonly string[],
-  opts: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+  opts: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number },
 ): ChildProcess {
   installExitHandlers();
   const fd = openSync(opts.logFile, 'a');
   try {
+    // uid/gid (as root only): the child itself switches user before exec, so its pid is the
+    // server's own (a `runuser` wrapper would be what SIGKILL hits, orphaning the server).
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['ignore', fd, fd],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
     children.add(child);
     writeRegistry();

@@ -19,16 +19,30 @@ export interface ServerHandle extends AsyncDisposable {
   start(): Promise<void>;
 }
 
+/** A server process to spawn; uid/gid run it as another OS user (needs root). */
+export interface Command {
+  cmd: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
 /** How to run and probe one local server process. */
 export interface LocalSpec {
   name: ServerName;
+  /** Name in error messages when it is not `name` (a helper process such as PostgreSQL). */
+  label?: string;
   url: string;
   dataDir: string;
   logFile: string;
-  command: () => { cmd: string; args: string[]; env?: NodeJS.ProcessEnv; cwd?: string };
+  command: () => Command;
   /** One readiness attempt: resolves only after a real protocol round trip, throws otherwise. */
   probe: () => Promise<void>;
   readyTimeoutMs: number;
+  /** Signal of stop(); default SIGTERM (PostgreSQL wants SIGINT: SIGTERM waits for clients to leave). */
+  stopSignal?: NodeJS.Signals;
   /** What the user can do when start fails (shown in the error). */
   fix: string;
 }
@@ -57,11 +71,8 @@ export class LocalServer implements ServerHandle {
 
   async start(): Promise<void> {
     if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null) return;
-    const { cmd, args, env, cwd } = this.spec.command();
-    const opts: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string } = { logFile: this.spec.logFile };
-    if (env) opts.env = env;
-    if (cwd) opts.cwd = cwd;
-    const child = spawnLogged(cmd, args, opts);
+    const { cmd, args, ...rest } = this.spec.command();
+    const child = spawnLogged(cmd, args, { logFile: this.spec.logFile, ...rest });
     this.#child = child;
     let spawnError: Error | undefined;
     child.once('error', (err) => {
@@ -96,7 +107,7 @@ export class LocalServer implements ServerHandle {
   }
 
   async stop(): Promise<void> {
-    if (this.#child) await terminate(this.#child, 'SIGTERM');
+    if (this.#child) await terminate(this.#child, this.spec.stopSignal ?? 'SIGTERM');
   }
 
   async kill(): Promise<void> {
@@ -110,9 +121,9 @@ export class LocalServer implements ServerHandle {
   }
 
   #startError(why: string): ServerStartError {
-    const { name, logFile, fix } = this.spec;
+    const { name, label, logFile, fix } = this.spec;
     return new ServerStartError(
-      `${name} failed to start: ${why}.\nLog file: ${logFile}\n--- last lines ---\n${tailFile(logFile)}\n---\nFix: ${fix}`,
+      `${label ?? name} failed to start: ${why}.\nLog file: ${logFile}\n--- last lines ---\n${tailFile(logFile)}\n---\nFix: ${fix}`,
     );
   }
 }

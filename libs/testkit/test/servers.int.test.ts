@@ -125,6 +125,8 @@ describe.skipIf(external('MONGO_URL'))('mongo', () => {
 
   it('enforces a unique index and keeps documents across kill -9', async () => {
     server = await startMongo();
+    // FerretDB's PostgreSQL (when that is the server) must stay up across the kill and go at dispose.
+    const pgPid = (server as unknown as { postgresPid?: number }).postgresPid;
     const dbName = uniquePrefix('db');
     let client = new MongoClient(server.url);
     try {
@@ -148,6 +150,8 @@ describe.skipIf(external('MONGO_URL'))('mongo', () => {
     } finally {
       await client.close();
     }
+    if (pgPid !== undefined) expect(alive(pgPid)).toBe(true);
     await expectStoppedCleanly(server);
+    if (pgPid !== undefined) expect(alive(pgPid)).toBe(false);
   });
 });

@@ -1,22 +1,31 @@
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../util.ts';
+import { ensurePostgres, type PostgresInstall } from './postgres.ts';
 import { goEnv, type Log, once, ProvisionError, run, tryRun } from './run.ts';
 
-// FerretDB v1 is the last line that runs on plain SQLite (v2 needs PostgreSQL + DocumentDB extension).
+// FerretDB v1 is the last line that runs on plain PostgreSQL (v2 needs Microsoft's DocumentDB
+// extension). The test kit runs it on its PostgreSQL backend (README: why not SQLite).
 export const FERRETDB_VERSION = 'v1.24.0';
 // Stamped into the binary so a build without our patch is never mistaken for this one.
 const BUILD_TAG = `${FERRETDB_VERSION}-parley1`;
 const MODULE = 'github.com/FerretDB/FerretDB';
 
-export type MongoBinary = { kind: 'mongod' | 'ferretdb'; bin: string };
+export type MongoBinary =
+  | { kind: 'mongod'; bin: string }
+  | { kind: 'ferretdb'; bin: string; pg: PostgresInstall };
 
-/** A Mongo-wire server binary: `mongod` on PATH if present, else FerretDB built from source once. */
+/**
+ * A Mongo-wire server: `mongod` on PATH if present, else FerretDB (built from source once) plus the
+ * PostgreSQL server binaries it stores into (from the OS package; checked first, so a missing
+ * PostgreSQL fails before a minute of Go build).
+ */
 export const ensureMongoServer = once(async (log: Log = () => {}): Promise<MongoBinary> => {
   if (await tryRun('mongod', ['--version'])) return { kind: 'mongod', bin: 'mongod' };
+  const pg = await ensurePostgres(log);
   const bin = join(cacheDir('bin'), 'ferretdb');
   if (existsSync(bin) && (await tryRun(bin, ['--version']))?.includes(BUILD_TAG))
-    return { kind: 'ferretdb', bin };
+    return { kind: 'ferretdb', bin, pg };
   try {
     await buildFerretDB(bin, log);
   } catch (err) {
@@ -25,14 +34,14 @@ export const ensureMongoServer = once(async (log: Log = () => {}): Promise<Mongo
         'Fix: make the Go module proxy reachable, or put mongod on PATH, or set MONGO_URL.',
     );
   }
-  return { kind: 'ferretdb', bin };
+  return { kind: 'ferretdb', bin, pg };
 });
 
 // `go install …ferretdb@v1.24.0` does not work: the proxy refuses FerretDB's version list (needed for
 // the deprecation check) and the module zip lacks the generated build/version/version.txt, without
 // which the binary panics at start. So: download the module, copy it, add version.txt, patch, build.
 async function buildFerretDB(bin: string, log: Log): Promise<void> {
-  log(`mongo: no mongod on PATH; building FerretDB ${FERRETDB_VERSION} (SQLite backend, pure Go)`);
+  log(`mongo: no mongod on PATH; building FerretDB ${FERRETDB_VERSION} (pure Go)`);
   const env = goEnv();
   const info = JSON.parse(
     await run('go', ['mod', 'download', '-json', `${MODULE}@${FERRETDB_VERSION}`], { env, cwd: cacheDir() }),
