@@ -3,7 +3,7 @@
 
 /** Single-node Kafka (KRaft); resolves when a topic can be created and has a leader. */
 export { startKafka } from './kafka.ts';
-/** Mongo-wire server (mongod, else FerretDB/SQLite); resolves after ping and a write succeeded. */
+/** Mongo-wire server (mongod, else FerretDB on a private PostgreSQL); resolves after ping and a write succeeded. */
 export { startMongo } from './mongo.ts';
 /** nats-server (JetStream on by default); resolves after connect+flush (+ JetStream account info). */
 export { startNats } from './nats.ts';
