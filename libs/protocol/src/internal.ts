@@ -133,9 +133,12 @@ export interface PresenceResults {
 // ---- notify ----
 export type NotifyRequest =
   | { op: 'unread'; user: string; limit: number }
+  /** The unread notifications of every user who connected to a gateway in one event-loop tick. */
+  | { op: 'unreadMany'; users: string[]; limit: number }
   | { op: 'read'; user: string; ids: string[] };
 export interface NotifyResults {
   unread: { unread: Notification[]; more: number };
+  unreadMany: { byUser: Record<string, { unread: Notification[]; more: number }> };
   read: { updated: number };
 }
 

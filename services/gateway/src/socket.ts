@@ -6,17 +6,12 @@
 
 import type * as uWS from 'uWebSockets.js';
 import { bearerToken } from '@parley/auth';
-import {
-  CloseCodes,
-  decodeClientFrame,
-  type NotifyResults,
-  type RequestId,
-  Subjects,
-} from '@parley/protocol';
+import { CloseCodes, decodeClientFrame, type RequestId } from '@parley/protocol';
 import { clearTyping, commands, leaveRoom } from './commands/index.ts';
 import { Conn, type SocketData } from './connection.ts';
-import { ask, type Ctx, fail } from './context.ts';
+import { type Ctx, fail } from './context.ts';
 import { topics } from './fanout.ts';
+import { UnreadOnConnect } from './notifications.ts';
 
 export interface SocketHost {
   readonly ctx: Ctx;
@@ -30,6 +25,7 @@ const utf8 = new TextDecoder();
 export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketData> {
   const { ctx } = host;
   const { cfg } = ctx;
+  const unreadOnConnect = new UnreadOnConnect(ctx);
   const decodeOptions = {
     limits: { bodyChars: cfg.bodyChars, bodyObjectBytes: cfg.bodyObjectBytes },
     maxRoomMembers: cfg.maxRoomMembers,
@@ -124,7 +120,7 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         status: conn.status,
         ...(conn.name === undefined ? {} : { name: conn.name }),
       });
-      void sendUnreadNotifications(ctx, conn);
+      unreadOnConnect.request(conn);
     },
 
     message: (ws, message, isBinary) => {
@@ -187,15 +183,4 @@ function refuse(res: uWS.HttpResponse, status: string, message: string): void {
 function internalError(ctx: Ctx, conn: Conn, id: RequestId | undefined, e: unknown): void {
   ctx.log.error({ err: e, connId: conn.id }, 'command failed');
   fail(ctx, conn, id, 'internal', `internal error (connection ${conn.id})`);
-}
-
-/** Right after welcome: the user's unread notifications, newest first (skipped if notify is down). */
-async function sendUnreadNotifications(ctx: Ctx, conn: Conn): Promise<void> {
-  const r = await ask<NotifyResults['unread']>(ctx, Subjects.notifyQuery, {
-    op: 'unread',
-    user: conn.userId,
-    limit: 20,
-  });
-  if (r.ok) conn.send({ type: 'notifications', unread: r.result.unread, more: r.result.more });
-  else ctx.log.debug({ connId: conn.id, reason: r.message }, 'unread notifications not sent');
 }

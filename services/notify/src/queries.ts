@@ -37,7 +37,12 @@ async function answer(o: QueryOptions, msg: BusMsg): Promise<void> {
   try {
     const req = decode(msg.string());
     op = req.op;
-    const result = req.op === 'unread' ? await unread(o, req) : await read(o, req);
+    const result =
+      req.op === 'unread'
+        ? await unread(o, req)
+        : req.op === 'unreadMany'
+          ? await unreadMany(o, req)
+          : await read(o, req);
     reply = { ok: true, result };
   } catch (e) {
     const code: ErrorCode = e instanceof BadQuery ? 'bad_request' : 'unavailable';
@@ -52,6 +57,23 @@ async function unread(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unread
   const page = await o.inbox.unread(req.user, Math.min(req.limit, o.unreadLimit));
   o.metrics.unreadBacklog.observe(page.unread.length + page.more);
   return page;
+}
+
+/** Bounded parallelism: a reconnect storm batches thousands of users into a few requests. */
+const UNREAD_MANY_CONCURRENCY = 16;
+
+async function unreadMany(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unreadMany' }>) {
+  const byUser: NotifyResults['unreadMany']['byUser'] = {};
+  const users = [...new Set(req.users)];
+  let next = 0;
+  const worker = async () => {
+    while (next < users.length) {
+      const user = users[next++]!;
+      byUser[user] = await unread(o, { op: 'unread', user, limit: req.limit });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UNREAD_MANY_CONCURRENCY, users.length) }, worker));
+  return { byUser };
 }
 
 /** Marks read, then syncs the user's devices with what changed (ids that were unread before). */
@@ -75,18 +97,30 @@ function decode(text: string): NotifyRequest {
     throw new BadQuery('notify query: invalid JSON');
   }
   const r = v as Partial<Record<string, unknown>>;
+  if (r?.op === 'unreadMany') {
+    const users = r.users;
+    if (
+      !Array.isArray(users) ||
+      users.length > MAX_LIST ||
+      !users.every((u) => typeof u === 'string' && u.length > 0)
+    )
+      throw new BadQuery(`users: must be an array of at most ${MAX_LIST} non-empty strings`);
+    return { op: 'unreadMany', users, limit: positiveLimit(r.limit) };
+  }
   if (typeof r?.user !== 'string' || r.user.length === 0)
     throw new BadQuery('user: must be a non-empty string');
-  if (r.op === 'unread') {
-    if (typeof r.limit !== 'number' || !Number.isInteger(r.limit) || r.limit < 1)
-      throw new BadQuery('limit: must be a positive integer');
-    return { op: 'unread', user: r.user, limit: r.limit };
-  }
+  if (r.op === 'unread') return { op: 'unread', user: r.user, limit: positiveLimit(r.limit) };
   if (r.op === 'read') {
     const ids = r.ids;
     if (!Array.isArray(ids) || ids.length > MAX_LIST || !ids.every((id) => typeof id === 'string'))
       throw new BadQuery(`ids: must be an array of at most ${MAX_LIST} strings`);
     return { op: 'read', user: r.user, ids };
   }
-  throw new BadQuery('op: must be unread or read');
+  throw new BadQuery('op: must be unread, unreadMany or read');
+}
+
+function positiveLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1)
+    throw new BadQuery('limit: must be a positive integer');
+  return limit;
 }
