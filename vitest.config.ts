@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{libs,services}/*/{src,test}/**/*.test.ts', 'embedded/{src,test}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          // Some unit tests open real loopback sockets; leave room for a busy machine.
+          testTimeout: 15_000,
           environment: 'node',
         },
       },
