@@ -8,7 +8,7 @@ import { goEnv, type Log, once, ProvisionError, run, tryRun } from './run.ts';
 // extension). The test kit runs it on its PostgreSQL backend (README: why not SQLite).
 export const FERRETDB_VERSION = 'v1.24.0';
 // Stamped into the binary so a build without our patch is never mistaken for this one.
-const BUILD_TAG = `${FERRETDB_VERSION}-parley1`;
+const BUILD_TAG = `${FERRETDB_VERSION}-parley2`;
 const MODULE = 'github.com/FerretDB/FerretDB';
 
 export type MongoBinary =
@@ -54,6 +54,7 @@ async function buildFerretDB(bin: string, log: Log): Promise<void> {
     await run('chmod', ['-R', 'u+w', src]);
     writeFileSync(join(src, 'build', 'version', 'version.txt'), `${BUILD_TAG}\n`);
     patchTtlOption(join(src, 'internal', 'handler', 'msg_createindexes.go'));
+    patchUpdateConnections(join(src, 'internal', 'handler', 'msg_update.go'));
     log('mongo: go build ./cmd/ferretdb (about a minute on 2 cores, first time only)');
     const tmpBin = `${bin}.tmp-${process.pid}`;
     await run('go', ['build', '-o', tmpBin, './cmd/ferretdb'], {
@@ -84,5 +85,24 @@ function patchTtlOption(file: string): void {
     throw new Error(`patch for expireAfterSeconds did not apply cleanly to ${file}`);
   }
   if (!after.includes('"sparse", "expireAfterSeconds"')) throw new Error(`patch did not apply to ${file}`);
+  writeFileSync(file, after);
+}
+
+// FerretDB v1's `update` command runs its statements in a loop and closes each statement's query
+// iterator with a `defer` in the loop body, i.e. only when the whole command returns. On the
+// PostgreSQL backend an open iterator holds a pooled connection (50 by default), and a statement
+// that matched a document holds it: an `update` (bulkWrite) of 50+ upserts of existing documents
+// holds the whole pool and then waits forever for a connection to write with — FerretDB hangs (every
+// later command too). The patch closes each statement's iterator as soon as its update is done.
+function patchUpdateConnections(file: string): void {
+  const before = readFileSync(file, 'utf8');
+  const deferred = '\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n';
+  const call = '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n';
+  if (!before.includes(deferred) || !before.includes(call)) {
+    throw new Error(`patch for update connections did not apply to ${file}`);
+  }
+  const after = before
+    .replace(deferred, '\t\tcloser := iterator.NewMultiCloser()\n')
+    .replace(call, `${call}\t\tcloser.Close() // parley testkit: release this statement's connection now\n`);
   writeFileSync(file, after);
 }
