@@ -2,11 +2,17 @@
  * Pipeline benchmark on real servers (NATS_URL, KAFKA_BROKERS, MONGO_URL; `npm run infra -- up`):
  *   1. burst: MESSAGES appended as fast as the stream takes them; reports bridge throughput
  *      (JetStream -> Kafka acked) and pipeline throughput (-> Mongo written), msgs/s;
- *   2. fixed rate: RATE msgs/s for SECONDS; reports persistence lag p50/p99 (message ts -> written).
- * Options (env): MESSAGES=20000 RATE=5000 SECONDS=10 ROOMS=50 USERS=7. Writes bench/results/history.json.
+ *   2. fixed rate: RATE msgs/s for SECONDS; reports persistence lag p50/p99 (message ts -> written);
+ *   3. page latency: one room filled for FILL_SECONDS by direct bulk writes (the store's MessageSink,
+ *      FILL_BATCH per write), then PAGES `page` requests of 50 messages over history.query (NATS
+ *      request/reply, as the gateway asks), at random `before` positions; reports p50/p99/max.
+ * Options (env): MESSAGES=20000 RATE=5000 SECONDS=10 ROOMS=50 USERS=7 FILL_SECONDS=60 FILL_BATCH=5000
+ * PAGES=50. Writes bench/results/history.json (with the machine's load average).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { encodeChatPayload } from '@parley/protocol';
+import { cpus, loadavg } from 'node:os';
+import { encodeChatPayload, Subjects } from '@parley/protocol';
+import { mongoStores, type StoredMessage } from '@parley/store';
 import { startRealHistory } from '../test/harness.ts';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
@@ -15,6 +21,10 @@ const RATE = env('RATE', 5_000);
 const SECONDS = env('SECONDS', 10);
 const ROOMS = env('ROOMS', 50);
 const USERS = env('USERS', 7);
+const FILL_SECONDS = env('FILL_SECONDS', 60);
+const FILL_BATCH = env('FILL_BATCH', 5_000);
+const PAGES = env('PAGES', 50);
+const PAGE = 50;
 const urls = {
   natsUrl: process.env.NATS_URL!,
   kafkaBrokers: process.env.KAFKA_BROKERS!,
@@ -49,6 +59,7 @@ await new Promise((r) => setTimeout(r, 3_000));
 const settled = async () => (await bridge.pending()) === 0 && (await writer.lag()) === 0;
 for (let i = 0; i < 300 && !(await settled()); i++) await new Promise((r) => setTimeout(r, 1_000));
 
+const loadAtStart = loadavg().map((l) => Number(l.toFixed(1)));
 const b0 = bridge.forwarded;
 const w0 = writer.written;
 const t0 = performance.now();
@@ -78,9 +89,56 @@ const quantile = (q: number) => {
   const total = buckets.find((b) => b.labels.le === '+Inf')?.value ?? 0;
   return buckets.find((b) => b.value >= q * total)?.labels.le;
 };
+
+// 3. Page latency on one big room, filled directly (the pipeline would take far longer).
+const big = `${prefix}-big`;
+const sink = mongoStores(h.mongo.db).sink;
+let filled = 0;
+const tf = performance.now();
+while (performance.now() - tf < FILL_SECONDS * 1000) {
+  const batch: StoredMessage[] = Array.from({ length: FILL_BATCH }, (_, j) => {
+    const seq = filled + j + 1;
+    return {
+      room: big,
+      seq,
+      msgId: `b${seq}`,
+      from: 'u0',
+      body: 'x'.repeat(60),
+      ts: Date.now(),
+      clientMsgId: `b${seq}`,
+    };
+  });
+  await sink.write(batch);
+  filled += FILL_BATCH;
+}
+const fillS = (performance.now() - tf) / 1000;
+const pageMs: number[] = [];
+for (let i = 0; i < PAGES; i++) {
+  const before = i === 0 ? undefined : PAGE + 1 + Math.floor(Math.random() * (filled - PAGE));
+  const t = performance.now();
+  const reply = await h.bus.request(
+    Subjects.historyQuery,
+    JSON.stringify({ op: 'page', room: big, before, limit: PAGE }),
+    { timeoutMs: 60_000 },
+  );
+  pageMs.push(performance.now() - t);
+  const r = JSON.parse(reply.string());
+  if (!r.ok || r.result.messages.length !== PAGE)
+    throw new Error(`bad page reply: ${reply.string().slice(0, 200)}`);
+}
+pageMs.sort((a, b) => a - b);
+const pct = (q: number) =>
+  Number(pageMs[Math.min(pageMs.length - 1, Math.floor(q * pageMs.length))]!.toFixed(1));
+
 const result = {
   at: new Date().toISOString(),
-  servers: 'nats-server (JetStream, file), Kafka KRaft (1 broker), FerretDB v1 on SQLite (Mongo wire)',
+  servers:
+    'nats-server (JetStream, file), Kafka KRaft (1 broker), FerretDB v1.24 on PostgreSQL 15 (Mongo wire; fsync off)',
+  machine: {
+    cpus: cpus().length,
+    loadAvg1m5m15mAtStart: loadAtStart,
+    loadAvg1m5m15mAtEnd: loadavg().map((l) => Number(l.toFixed(1))),
+  },
   messages: MESSAGES,
   rooms: ROOMS,
   users: USERS,
@@ -95,8 +153,20 @@ const result = {
     persistLagP50LeMs: quantile(0.5),
     persistLagP99LeMs: quantile(0.99),
   },
+  page: {
+    roomMessages: filled,
+    fillSeconds: Number(fillS.toFixed(1)),
+    limit: PAGE,
+    requests: PAGES,
+    via: 'history.query over NATS',
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    maxMs: Number(pageMs[pageMs.length - 1]!.toFixed(1)),
+  },
 };
 console.table({ ...result.burst, ...result.fixedRate });
+console.table(result.page);
+console.log('load average at start/end:', result.machine);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL('./results/history.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 await h.stop();

@@ -33,6 +33,11 @@ export const historySchema = {
     default: 'history-bridge',
     pattern: /^[A-Za-z0-9_-]{1,64}$/,
   }),
+  bridgeAckWaitMs: f.ms(
+    'HISTORY_BRIDGE_ACK_WAIT',
+    'How long a bridge batch whose ack was lost (crash, kill -9) waits before JetStream redelivers it',
+    { default: 10_000 },
+  ),
   group: f.str('HISTORY_WRITER_GROUP', 'Kafka consumer group of the writer', { default: 'history-writer' }),
   topic: f.str(
     'HISTORY_TOPIC',

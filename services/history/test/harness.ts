@@ -33,6 +33,8 @@ export function historyEnv(urls: Urls, prefix: string, extra: Record<string, str
     HISTORY_TOPIC: `${prefix}.chat.messages`,
     HISTORY_DEAD_TOPIC: `${prefix}.chat.messages.dead`,
     HISTORY_RETRY_MAX: '500ms',
+    // Short: a batch whose ack died with a killed process or server is redelivered soon.
+    HISTORY_BRIDGE_ACK_WAIT: '2s',
     LOG_LEVEL: 'warn',
     ...extra,
   };
@@ -56,6 +58,7 @@ export async function startRealHistory(urls: Urls, prefix: string, extra: Record
     servers: urls.natsUrl,
     name: `history-${prefix}`,
     appendTimeoutMs: 2_000,
+    consumerAckWaitMs: cfg.bridgeAckWaitMs,
   });
   const stream = createKafkaStream({ brokers: [urls.kafkaBrokers], clientId: prefix, sendTimeoutMs: 15_000 });
   await stream.start();
