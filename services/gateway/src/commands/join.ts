@@ -120,6 +120,8 @@ function unsubscribeSocket(conn: Conn, room: string): void {
 }
 
 export function leave(ctx: Ctx, conn: Conn, f: LeaveFrame): void {
+  if (!conn.rooms.has(f.room) && !canJoin(conn.identity, roomOf(ctx, f.room)))
+    return fail(ctx, conn, f.id, 'forbidden', `you may not use ${f.room}`);
   if (!conn.rooms.has(f.room)) return fail(ctx, conn, f.id, 'not_joined', `not joined to ${f.room}`);
   leaveRoom(ctx, conn, f.room);
   conn.reply(f.id, { type: 'left', room: f.room });

@@ -1,7 +1,8 @@
+import { canJoin } from '@parley/auth';
 import type { TypingFrame } from '@parley/protocol';
 import type { Conn } from '../connection.ts';
 import { type Ctx, fail } from '../context.ts';
-import { limitHit } from './guard.ts';
+import { limitHit, roomOf } from './guard.ts';
 
 /** At most one `on` event per user, room and this interval; repeats in between only extend the timer. */
 export const TYPING_COALESCE_MS = 2000;
@@ -16,6 +17,9 @@ interface TypingState {
 const typing = new WeakMap<Conn, Map<string, TypingState>>();
 
 export function typingFrame(ctx: Ctx, conn: Conn, f: TypingFrame): void {
+  // Checked before membership, so a room the user may never enter answers forbidden, not not_joined.
+  if (!canJoin(conn.identity, roomOf(ctx, f.room)))
+    return fail(ctx, conn, f.id, 'forbidden', `you may not use ${f.room}`);
   if (!conn.rooms.has(f.room)) return fail(ctx, conn, f.id, 'not_joined', `join ${f.room} before typing`);
   if (!conn.takeTyping(ctx.cfg.typingPerSecond)) {
     return limitHit(ctx, conn, f.id, 'typing', `at most ${ctx.cfg.typingPerSecond} typing frames per second`);
