@@ -21,7 +21,8 @@ export function typingFrame(ctx: Ctx, conn: Conn, f: TypingFrame): void {
   if (!canJoin(conn.identity, roomOf(ctx, f.room)))
     return fail(ctx, conn, f.id, 'forbidden', `you may not use ${f.room}`);
   if (!conn.rooms.has(f.room)) return fail(ctx, conn, f.id, 'not_joined', `join ${f.room} before typing`);
-  if (!conn.takeTyping(ctx.cfg.typingPerSecond)) {
+  // Only `on` is limited: an `off` ends traffic, and refusing it would leave others seeing a typist.
+  if (f.on && !conn.takeTyping(ctx.cfg.typingPerSecond)) {
     return limitHit(ctx, conn, f.id, 'typing', `at most ${ctx.cfg.typingPerSecond} typing frames per second`);
   }
   const rooms = typing.get(conn) ?? new Map<string, TypingState>();
