@@ -272,10 +272,30 @@ describe('user ids that are not subject-safe', () => {
       },
       { timeoutMs: 30_000, message: 'history and presence of the encoded room' },
     );
+    // A mention of an e-mail id in the DM reaches that member (and not `ann.lee`, a stranger).
+    const ment = asFrame(
+      await bob2.request({
+        type: 'publish',
+        room: ROOM,
+        body: `@${ANN}, @ann.lee: ${run}`,
+        clientMsgId: `${run}-ann-m`,
+      }),
+    );
+    const note = asFrame(
+      await ann.waitFor(
+        (f) => f.type === 'notification' && JSON.stringify(f).includes(`"seq":${String(ment.seq)}`),
+        30_000,
+        'the mention of an e-mail id',
+      ),
+    );
+    expect(note.notification).toMatchObject({ data: { kind: 'mention', room: ROOM, from: 'bob' } });
     // Not a prefix or decoding accident: a user whose id is a prefix of ann's is still a stranger.
     const ann2 = await stack.connect('ann.lee', { rooms: ['*'] });
     expect(errorCode(asFrame(await ann2.request({ type: 'join', room: ROOM })))).toBe('forbidden');
     expect(errorCode(asFrame(await carol.request({ type: 'history', room: ROOM })))).toBe('forbidden');
+    const inbox = asFrame(await ann2.waitFor((f) => f.type === 'notifications'));
+    expect(JSON.stringify(inbox.unread)).not.toContain(run);
+    expect(ann2.ofType('notification')).toEqual([]);
     await Promise.all([ann.close(), bob2.close(), ann2.close()]);
   });
 });

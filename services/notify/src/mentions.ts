@@ -8,6 +8,8 @@
  * the room and seq, and reading the room is still checked by the gateway. The sender is never
  * notified of their own mention. A mention is `@` not preceded by a word character (so e-mail
  * addresses are not mentions), followed by the id; trailing punctuation is not part of the id.
+ * In a user-limited room the body is matched against the member ids themselves, so members whose
+ * ids hold `@` or punctuation (e-mail subs) can be mentioned too.
  */
 import type { Logger } from '@parley/log';
 import { excludedFrom, KafkaTopics, parseRoomId } from '@parley/protocol';
@@ -52,6 +54,27 @@ export function mentionedUsers(text: string): string[] {
   return [...users];
 }
 
+const WORD = /[\p{L}\p{N}_]/u;
+const ENDS_ID = /[\s.,;:!?)\]}'"]/u;
+
+/**
+ * The members of a user-limited room mentioned in `text`, in member order, at most MAX_MENTIONS:
+ * `@<id>` with the id verbatim, not preceded by a word character and followed by the end, a space
+ * or punctuation. Matched against the member list rather than parsed, so ids the generic pattern
+ * cannot delimit work too (an e-mail id: `@ann.lee@x.io` mentions `ann.lee@x.io`).
+ */
+function mentionedMembers(text: string, members: readonly string[]): string[] {
+  const found = members.filter((member) => {
+    const needle = `@${member}`;
+    for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+      const after = text.charAt(i + needle.length);
+      if (!WORD.test(text.charAt(i - 1)) && (after === '' || ENDS_ID.test(after))) return true;
+    }
+    return false;
+  });
+  return found.slice(0, MAX_MENTIONS);
+}
+
 export function consumeMentions(o: MentionOptions): Promise<StreamConsumer> {
   return o.stream.consume({ group: MENTIONS_GROUP, topics: [KafkaTopics.chatMessages] }, async (batch) => {
     const rows = batch.flatMap((r) => mentionRows(o, r));
@@ -74,7 +97,8 @@ export function mentionRows(
   if (!parsed.ok) return [];
   const room = parsed.room;
   const createdAt = Date.now();
-  return mentionedUsers(m.body)
+  const mentioned = room.members ? mentionedMembers(m.body, room.members) : mentionedUsers(m.body);
+  return mentioned
     .filter((user) => user !== m.from && !excludedFrom(room, user))
     .map((user) => ({
       id: `mention:${m.room}:${m.seq}:${user}`,
