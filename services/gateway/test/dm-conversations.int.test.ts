@@ -104,27 +104,33 @@ async function publishAll(plan: { from: string; room: string }[], label: string)
 /** What the user's list must be: every DM naming them, newest first, unread after their marker. */
 function expected(user: string): Item[] {
   const byRoom = new Map<string, Sent[]>();
-  for (const m of sent) {
-    if (
-      !m.room
-        .slice(m.room.indexOf('#') + 1)
-        .split(',')
-        .includes(user)
-    )
-      continue;
-    byRoom.set(m.room, [...(byRoom.get(m.room) ?? []), m]);
-  }
+  for (const m of sent) byRoom.set(m.room, [...(byRoom.get(m.room) ?? []), m]);
   return [...byRoom.entries()]
-    .map(([room, ms]): Item => {
+    .flatMap(([room, ms]): Item[] => {
       const asc = [...ms].sort((a, b) => a.seq - b.seq);
-      const last = asc.at(-1) as Sent;
+      // A DM is in the list of the users it names; an open room in the lists of its writers,
+      // with the writer's own newest message as the entry's last message.
+      const dm = room.includes('#');
+      const last = dm ? asc.at(-1) : asc.filter((m) => m.from === user).at(-1);
+      if (
+        !last ||
+        (dm &&
+          !room
+            .slice(room.indexOf('#') + 1)
+            .split(',')
+            .includes(user))
+      )
+        return [];
       const marker = markers.get(key(user, room)) ?? 0;
-      return {
-        room,
-        lastSeq: last.seq,
-        unread: Math.min(1000, asc.filter((m) => m.seq > marker).length),
-        lastMessage: { seq: last.seq, prev: asc.at(-2)?.seq ?? 0, from: last.from, body: last.body },
-      };
+      const prev = asc.filter((m) => m.seq < last.seq).at(-1)?.seq ?? 0;
+      return [
+        {
+          room,
+          lastSeq: last.seq,
+          unread: Math.min(1000, asc.filter((m) => m.seq > marker).length),
+          lastMessage: { seq: last.seq, prev, from: last.from, body: last.body },
+        },
+      ];
     })
     .sort((a, b) => b.lastSeq - a.lastSeq);
 }
@@ -158,8 +164,7 @@ async function listAll(user: string): Promise<{ items: Item[]; pages: number[] }
 
 /** Waits for the pipeline (bridge -> Kafka -> writer) to store every acked message, read from Mongo. */
 async function settled(): Promise<void> {
-  const rooms = [...new Set(sent.map((m) => m.room))];
-  const wantEntries = 2 * rooms.length;
+  const wantEntries = users.reduce((n, u) => n + expected(u).length, 0);
   const wantMax = Math.max(...sent.map((m) => m.seq));
   await eventually(
     async () => {
@@ -202,7 +207,7 @@ async function expectEveryList(what: string): Promise<void> {
   );
 }
 
-it('1,000 DMs across 50 users: every list is complete, newest first, paged, with unread counts', async () => {
+it('1,000 DMs across 50 users (and an open room five of them wrote to): every list complete, newest first, paged, with unread counts', async () => {
   const plan = Array.from({ length: MESSAGES }, () => {
     const a = pick(users);
     const b = pick(users.filter((u) => u !== a));
@@ -215,12 +220,19 @@ it('1,000 DMs across 50 users: every list is complete, newest first, paged, with
     `${sent.length} DMs in ${rooms.size} rooms published and acked in ${(performance.now() - t0).toFixed(0)} ms`,
   );
   expect(sent).toHaveLength(MESSAGES);
+  // An open room (the tokens' own pattern) written by five of them: in the writers' lists only.
+  const team = `team-${stack.prefix.slice(1, 7)}`;
+  await publishAll(
+    Array.from({ length: 30 }, (_, i) => ({ from: users[i % 5] as string, room: team })),
+    'team',
+  );
+  expect(users.filter((u) => expected(u).some((i) => i.room === team))).toEqual(users.slice(0, 5));
   const t1 = performance.now();
   await expectEveryList('lists after 1,000 DMs (nothing read yet)');
   console.log(`all 50 lists correct ${(performance.now() - t1).toFixed(0)} ms after the last ack`);
   const totals = users.map((u) => expected(u).length);
   expect(Math.min(...totals)).toBeGreaterThan(PAGE); // every user pages at least twice
-  expect(totals.reduce((a, b) => a + b, 0)).toBe(2 * rooms.size);
+  expect(totals.reduce((a, b) => a + b, 0)).toBe(2 * rooms.size + 5);
 }, 300_000);
 
 it('unread counts follow read markers moved with read frames (monotonic), and new messages reorder', async () => {
