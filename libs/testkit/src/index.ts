@@ -6,7 +6,8 @@ export { startKafka } from './kafka.ts';
 /** Mongo-wire server (mongod, else FerretDB on a private PostgreSQL); resolves after ping and a write succeeded. */
 export { startMongo } from './mongo.ts';
 /** nats-server (JetStream on by default); resolves after connect+flush (+ JetStream account info). */
-export { startNats } from './nats.ts';
+/** Deletes a JetStream consumer (a test's durable) if it exists. */
+export { deleteConsumer, startNats } from './nats.ts';
 /** Installs every server into the cache, logging progress; a no-op when all are cached. */
 export { provisionAll } from './provision/index.ts';
 /** Handle to a started (or external) server: fixed URL, stop/kill/start for fault tests, disposable. */

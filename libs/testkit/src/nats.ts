@@ -59,3 +59,17 @@ async function probeNats(url: string, jetstream: boolean): Promise<void> {
     await nc.close();
   }
 }
+
+/**
+ * Deletes a JetStream consumer if it exists. Tests that create durables on the shared server call
+ * it when done: on an interest-retention stream (Parley's CHAT_LOG) a forgotten durable keeps every
+ * later message, and each new durable then starts by replaying them all.
+ */
+export async function deleteConsumer(url: string, stream: string, name: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 2_000, reconnect: false });
+  try {
+    await (await jetstreamManager(nc, { timeout: 5_000 })).consumers.delete(stream, name).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+}

@@ -9,6 +9,7 @@ import { createLogger, createTestLogger } from '@parley/log';
 import { encodeChatPayload } from '@parley/protocol';
 import { type MongoHandle, mongoStores, openMongo } from '@parley/store';
 import { createKafkaStream, type EventStream } from '@parley/stream';
+import { deleteConsumer } from '@parley/testkit';
 import { expect } from 'vitest';
 import { loadHistoryConfig } from '../src/config.ts';
 import { HistoryService } from '../src/service.ts';
@@ -71,6 +72,8 @@ export async function startRealHistory(urls: Urls, prefix: string, extra: Record
     await stream.stop();
     await bus.close();
     await mongo.close();
+    // A left-over durable would make CHAT_LOG keep every later message of the shared server.
+    await deleteConsumer(urls.natsUrl, 'CHAT_LOG', cfg.durable).catch(() => {});
   };
   return { service, bus, stream, mongo, stop } satisfies RealHistory;
 }

@@ -8,6 +8,7 @@
 import { createNatsBus } from '@parley/bus';
 import { openMongo } from '@parley/store';
 import {
+  deleteConsumer,
   eventually,
   type ServerHandle,
   startKafka,
@@ -92,6 +93,7 @@ describe('history: exactly the acked messages reach Mongo through faults', () =>
       await history.kill();
       await bus.close();
       await mongo.close();
+      await deleteConsumer(shared.natsUrl, 'CHAT_LOG', prefix).catch(() => {});
     }
   });
 
