@@ -42,7 +42,11 @@ beforeAll(async () => {
   alice = await stack.connect('alice', NARROW);
   bob = await stack.connect('bob', NARROW);
   carol = await stack.connect('carol', { rooms: ['*'] });
-  const joinedA = asFrame(await alice.request({ type: 'join', room: DM }));
+  // The first join on a fresh stack waits for JetStream (the services are creating their streams
+  // and consumers meanwhile): give it longer than the 5 s default, and report how long it took.
+  const tj = performance.now();
+  const joinedA = asFrame(await alice.request({ type: 'join', room: DM }, 20_000));
+  console.log(`first join on the fresh stack: ${(performance.now() - tj).toFixed(0)} ms`);
   expect(joinedA).toMatchObject({ type: 'joined', room: DM });
   epoch = joinedA.epoch as string;
   expect(await bob.request({ type: 'join', room: DM })).toMatchObject({ type: 'joined', room: DM });
