@@ -139,9 +139,21 @@ export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
 }
 
+/** Socket-level failures: the server went away under a request (e.g. it was stopped mid-write). */
+const NETWORK_CODES: ReadonlySet<unknown> = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ENOTCONN',
+  'ETIMEDOUT',
+]);
+
 /**
  * True when the store could not be reached (retry later), as opposed to a refused or bad request.
- * Looks through wrappers: a bulk write that never reached a server wraps the network error.
+ * Looks through wrappers: a bulk write that never reached a server wraps the network error, and a
+ * write on a pooled socket the server had just closed can surface as the bare Node error
+ * ("This socket has been ended by the other party", code EPIPE) inside a MongoBulkWriteError.
  */
 export function isStoreUnavailable(err: unknown, depth = 0): boolean {
   if (
@@ -151,9 +163,12 @@ export function isStoreUnavailable(err: unknown, depth = 0): boolean {
   ) {
     return true;
   }
-  if (depth > 3 || !(err instanceof Error)) return false;
+  if (depth > 3 || typeof err !== 'object' || err === null) return false;
+  if (NETWORK_CODES.has((err as { code?: unknown }).code)) return true;
   const inner = err instanceof MongoServerError ? err.errorResponse : undefined;
-  return isStoreUnavailable(inner, depth + 1) || isStoreUnavailable(err.cause, depth + 1);
+  return (
+    isStoreUnavailable(inner, depth + 1) || isStoreUnavailable((err as { cause?: unknown }).cause, depth + 1)
+  );
 }
 
 function isNotImplemented(err: unknown): boolean {
