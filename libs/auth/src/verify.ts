@@ -7,10 +7,16 @@ import { errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose'
 import { type Identity, identityFrom } from './claims.ts';
 import { AuthError } from './errors.ts';
 import { type AuthOptions, resolveKeySource } from './keys.ts';
+import { hs256Verify } from './verify.hs256.ts';
 
 export interface Verifier {
   /** Resolves to the token's identity, or rejects with an AuthError saying why. */
   verify(token: string | undefined): Promise<Identity>;
+  /**
+   * The same check done synchronously, for key sources that allow it (an HS256 secret); absent
+   * otherwise (a JWKS key may need a fetch). Throws an AuthError.
+   */
+  verifySync?(token: string | undefined): Identity;
 }
 
 /** Far above any real JWT; bounds the work an unauthenticated peer can cause. */
@@ -21,6 +27,16 @@ export async function createVerifier(opts: AuthOptions): Promise<Verifier> {
   if (!Number.isFinite(clockTolerance) || clockTolerance < 0)
     throw new Error('auth: clockToleranceSec must be >= 0');
   const source = await resolveKeySource(opts);
+  if (opts.secret) {
+    const hs = {
+      secret: opts.secret,
+      issuer: opts.issuer,
+      audience: opts.audience,
+      clockToleranceSec: clockTolerance,
+    };
+    const verifySync = (token: string | undefined) => hs256Verify(checkedToken(token), hs);
+    return { verifySync, verify: async (token) => verifySync(token) };
+  }
   const options: JWTVerifyOptions = {
     algorithms: source.algorithms,
     clockTolerance,
@@ -31,17 +47,21 @@ export async function createVerifier(opts: AuthOptions): Promise<Verifier> {
   const accepted = source.algorithms.join(', ');
   return {
     async verify(token) {
-      if (!token) throw new AuthError('missing', 'no token (Authorization: Bearer or ?token=)');
-      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('malformed', 'token too long');
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, source.getKey, options));
+        ({ payload } = await jwtVerify(checkedToken(token), source.getKey, options));
       } catch (err) {
         throw toAuthError(err, accepted);
       }
       return identityFrom(payload);
     },
   };
+}
+
+function checkedToken(token: string | undefined): string {
+  if (!token) throw new AuthError('missing', 'no token (Authorization: Bearer or ?token=)');
+  if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('malformed', 'token too long');
+  return token;
 }
 
 function toAuthError(err: unknown, accepted: string): AuthError {
