@@ -21,17 +21,25 @@ export interface Stack {
   /** ws://.../ws of the gateway. */
   ws: string;
   http: { gateway: string; history: string; presence: string; notify: string };
-  /** Connects with a dev token for `sub` (claims default to every room); closed by stop(). */
+  /** Connects with a dev token for `sub` (claims default to StackOptions.defaultClaims); closed by stop(). */
   connect(sub: string, claims?: Partial<TokenClaims>): Promise<WsClient>;
   stop(): Promise<void>;
 }
 
-export function devToken(sub: string, claims: Partial<TokenClaims> = {}, ttlSec = 3600): Promise<string> {
-  return signToken(DEV_SECRET, { sub, rooms: ['*'], ...claims }, { ttlSec });
+export interface StackOptions {
+  /** Names the stack's unique prefix (Mongo database, durable, group). */
+  label?: string;
+  /** Claims every connect() token gets unless it passes its own; default: every room. */
+  defaultClaims?: Partial<TokenClaims>;
 }
 
-export async function startStack(urls: Urls | 'memory', env: Record<string, string> = {}): Promise<Stack> {
-  const prefix = uniquePrefix('stack');
+export async function startStack(
+  urls: Urls | 'memory',
+  env: Record<string, string> = {},
+  opts: StackOptions = {},
+): Promise<Stack> {
+  const prefix = uniquePrefix(opts.label ?? 'stack');
+  const defaults = opts.defaultClaims ?? { rooms: ['*'] };
   const log = process.env.TEST_LOG_LEVEL
     ? createLogger({ service: 'stack', level: process.env.TEST_LOG_LEVEL as 'debug' })
     : createTestLogger({ level: 'warn' }).logger;
@@ -77,12 +85,13 @@ export async function startStack(urls: Urls | 'memory', env: Record<string, stri
     ws,
     http,
     connect: async (sub, claims) => {
-      const c = await wsClient(ws, { token: await devToken(sub, claims) });
+      const token = await signToken(DEV_SECRET, { sub, ...(claims ?? defaults) }, { ttlSec: 3600 });
+      const c = await wsClient(ws, { token });
       clients.push(c);
       return c;
     },
     stop: async () => {
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.allSettled(clients.map((c) => c.close()));
       await embedded.stop();
     },
   };

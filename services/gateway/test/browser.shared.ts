@@ -8,19 +8,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Embedded, startEmbedded } from '@parley/embedded';
-import { createLogger, createTestLogger } from '@parley/log';
-import { eventually, uniquePrefix } from '@parley/testkit';
+import type { Embedded } from '@parley/embedded';
+import { startStack as startCluster, type Urls } from '@parley/embedded/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/browser/', import.meta.url));
 
-export interface Urls {
-  natsUrl: string;
-  kafkaBrokers: string;
-  mongoUrl: string;
-}
+export type { Urls };
 
 export interface Stack {
   prefix: string;
@@ -30,45 +25,10 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Every name other test files could share is made unique (database, bridge durable, writer group). */
+/** The cluster on the int project's real servers, every shared name made unique. */
 export async function startStack(urls: Urls, env: Record<string, string> = {}): Promise<Stack> {
-  const prefix = uniquePrefix('web');
-  const log = process.env.TEST_LOG_LEVEL
-    ? createLogger({ service: 'browser-test', level: process.env.TEST_LOG_LEVEL as 'debug' })
-    : createTestLogger({ level: 'warn' }).logger;
-  const embedded = await startEmbedded(
-    {
-      NATS_URL: urls.natsUrl,
-      KAFKA_BROKERS: urls.kafkaBrokers,
-      MONGO_URL: urls.mongoUrl,
-      MONGO_DB: prefix,
-      HISTORY_BRIDGE_DURABLE: prefix,
-      HISTORY_WRITER_GROUP: prefix,
-      GATEWAY_PORT: '0',
-      HISTORY_PORT: '0',
-      PRESENCE_PORT: '0',
-      NOTIFY_PORT: '0',
-      GATEWAY_HOST: '127.0.0.1',
-      HISTORY_HOST: '127.0.0.1',
-      PRESENCE_HOST: '127.0.0.1',
-      NOTIFY_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    log,
-  );
-  const base = `http://127.0.0.1:${embedded.ports.gateway}`;
-  const ports = Object.values(embedded.ports);
-  await eventually(
-    async () => {
-      for (const port of ports) {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        if (r.status !== 200) throw new Error(`:${port}/readyz ${r.status}`);
-      }
-    },
-    { timeoutMs: 30_000, message: 'every service ready' },
-  );
-  return { prefix, embedded, base, stop: () => embedded.stop() };
+  const stack = await startCluster(urls, env, { label: 'web' });
+  return { prefix: stack.prefix, embedded: stack.embedded, base: stack.http.gateway, stop: stack.stop };
 }
 
 export async function launchChromium(): Promise<Browser> {
