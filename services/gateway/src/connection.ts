@@ -42,6 +42,8 @@ export class Conn {
     readonly ws: Socket,
     public identity: Identity,
     gatewayId: string,
+    /** Counts frames sent to this socket directly (fan-out through topics is counted as deliveries). */
+    private readonly counted: { inc(): void },
   ) {
     this.id = `${gatewayId}-${(++nextConn).toString(36)}`;
     this.name = identity.name;
@@ -59,6 +61,7 @@ export class Conn {
   sendText(text: string): boolean {
     if (this.closed) return false;
     this.ws.send(text, false);
+    this.counted.inc();
     return true;
   }
 

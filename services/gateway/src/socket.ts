@@ -93,7 +93,7 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         ws.end(CloseCodes.unauthorized.code, data.authError ?? 'unauthorized');
         return;
       }
-      const conn = new Conn(ws, data.identity, ctx.gatewayId);
+      const conn = new Conn(ws, data.identity, ctx.gatewayId, ctx.metrics.framesOut);
       data.identity = undefined;
       const mine = ctx.users.get(conn.userId) ?? new Set<Conn>();
       if (mine.size >= cfg.connectionsPerUser) {

@@ -139,6 +139,7 @@ export function limitsSuite(
       expect(ready.status).toBe(200);
       const metrics = await (await fetch(`${gw.http}/metrics`)).text();
       expect(metrics).toContain('parley_gateway_connections');
+      expect(metrics).toMatch(/parley_gateway_frames_out_total\{[^}]*\} [1-9]/);
       await eventually(async () => {
         const m = await (await fetch(`${gw.http}/metrics`)).text();
         expect(m).toMatch(/parley_gateway_rate_limited_total\{[^}]*kind="publish"[^}]*\} [1-9]/);
