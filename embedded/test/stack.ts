@@ -1,8 +1,8 @@
 /**
  * The whole cluster in one process for tests: gateway, history, presence and notify composed by
  * embedded mode, either on in-memory brokers or on the int project's real NATS, Kafka and Mongo-wire
- * server. On real servers every name another test file could share is made unique (database,
- * bridge durable, writer group).
+ * server. On real servers each stack gets its own database; the history bridge durable and writer
+ * group are shared by the run's stacks (see below).
  */
 import { DEV_SECRET, signToken, type TokenClaims } from '@parley/auth';
 import { createLogger, createTestLogger } from '@parley/log';
@@ -51,8 +51,11 @@ export async function startStack(
           KAFKA_BROKERS: urls.kafkaBrokers,
           MONGO_URL: urls.mongoUrl,
           MONGO_DB: prefix,
-          HISTORY_BRIDGE_DURABLE: prefix,
-          HISTORY_WRITER_GROUP: prefix,
+          // One bridge durable and one writer group for every stack of a run (test files run one at
+          // a time): a new stack resumes where the last stopped instead of replaying everything
+          // earlier files left in CHAT_LOG and chat.messages into its fresh database.
+          HISTORY_BRIDGE_DURABLE: 'test-stack-bridge',
+          HISTORY_WRITER_GROUP: 'test-stack-writer',
         };
   const ports = Object.fromEntries(
     ['GATEWAY', 'HISTORY', 'PRESENCE', 'NOTIFY'].flatMap((s) => [
