@@ -17,6 +17,8 @@ export interface HttpHost {
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
+/** `dir/name.ext` under public/: up to two folder levels, names of word characters and `-`. */
+const STATIC_PATH = /^([\w-]+\/){0,2}[\w-]+(\.[\w-]+)*$/;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -127,9 +129,11 @@ export function routes(app: uWS.TemplatedApp, host: HttpHost): void {
 
   app.get('/', (res) => sendFile(res, 'index.html'));
   app.get('/ops', (res) => sendFile(res, 'ops.html'));
-  app.get('/static/:file', (res, req) => {
-    const file = req.getParameter(0) ?? '';
-    if (!/^[\w-]+(\.[\w-]+)*$/.test(file)) return void res.writeStatus('404 Not Found').end();
+  // The pages' scripts are ES modules in folders (/static/chat/main.js). STATIC_PATH admits no
+  // `..`, dot-file or %-escape, so nothing outside public/ can be named.
+  app.get('/static/*', (res, req) => {
+    const file = req.getUrl().slice('/static/'.length);
+    if (!STATIC_PATH.test(file)) return void res.writeStatus('404 Not Found').end();
     sendFile(res, file);
   });
   app.any('/*', (res) => {

@@ -8,6 +8,7 @@
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, newPage, type Stack, shot, signIn, startStack } from './browser.shared.ts';
+import { moduleGraph } from './pages.shared.ts';
 
 const tag = Math.random().toString(36).slice(2, 6);
 const ALICE = `alice-${tag}`;
@@ -21,6 +22,8 @@ let stack: Stack | undefined;
 let browser: Browser | undefined;
 let alice: Page;
 let bob: Page;
+/** What alice's page loaded from /static/. */
+let aliceLoaded: Set<string>;
 /** Bob's sockets pass through this route so the test can cut them (both sides). */
 const bobSockets: [page: WebSocketRoute, server: WebSocketRoute][] = [];
 let cutBob = false;
@@ -46,7 +49,7 @@ beforeAll(async () => {
     { LIMIT_PUBLISH_PER_SECOND: '500', LIMIT_PUBLISH_BURST: '500' },
   );
   browser = await launchChromium();
-  alice = (await newPage(browser, 'alice')).page;
+  ({ page: alice, loaded: aliceLoaded } = await newPage(browser, 'alice'));
   const b = await newPage(browser, 'bob');
   bob = b.page;
   await b.ctx.routeWebSocket(/\/ws/, (ws) => {
@@ -64,6 +67,9 @@ describe('demo chat page', () => {
   it('alice and bob chat: pending then acked, typing, presence and status, bodies as text', async () => {
     const base = stack!.base;
     await signIn(alice, base, ALICE);
+    // The page runs from its split modules: every one of them, and the SDK bundle, was loaded.
+    const want = [...moduleGraph('chat/main.js').keys(), 'parley-client.js', 'chat.css'];
+    expect(want.filter((f) => !aliceLoaded.has(f))).toEqual([]);
     await signIn(bob, base, BOB);
     await joinRoom(alice, ROOM);
     await joinRoom(bob, ROOM);
@@ -229,8 +235,10 @@ describe('demo chat page', () => {
 describe('ops page', () => {
   it('shows the connection count rising when a third browser connects', async () => {
     const base = stack!.base;
-    const { page: ops } = await newPage(browser!, 'ops');
+    const { page: ops, loaded } = await newPage(browser!, 'ops');
     await ops.goto(`${base}/ops`);
+    await ops.waitForSelector('#status:text-is("signed out")');
+    expect([...moduleGraph('ops/main.js').keys()].filter((f) => !loaded.has(f))).toEqual([]);
     await ops.click('#dev-token');
     const tile = ops.locator('#tile-total-connections');
     const count = async () => Number(await tile.textContent());
