@@ -1,17 +1,17 @@
 /**
- * `npm run stack`: the multi-process topology on one machine, on real brokers. Starts NATS
- * (JetStream), Kafka (KRaft) and a Mongo-wire server through the test kit (provisioned into
- * ~/.cache/parley on first use, or taken from NATS_URL / KAFKA_BROKERS / MONGO_URL), then two
- * gateways (8080, 8090), history (8081), presence (8082) and notify (8083) as child processes,
- * waits for every /readyz, prints where everything is, and writes each child's output to
- * <logs>/<name>.log (also echoed, prefixed, unless --quiet). Ctrl-C (or SIGTERM) drains the
- * services, gateways first, then stops the brokers.
+ * `npm run stack`: the multi-process topology on one machine, on real brokers. Builds the demo
+ * page's SDK bundle, starts NATS (JetStream), Kafka (KRaft) and a Mongo-wire server through the
+ * test kit (provisioned into ~/.cache/parley on first use, or taken from NATS_URL / KAFKA_BROKERS /
+ * MONGO_URL), then two gateways (8080, 8090), history (8081), presence (8082) and notify (8083) as
+ * child processes, waits for every /readyz, prints where everything is, and writes each child's
+ * output to <logs>/<name>.log (also echoed, prefixed, unless --quiet). Ctrl-C (or SIGTERM) drains
+ * the services, gateways first, then stops the brokers.
  *
  *   npm run stack [-- --offset N] [--logs DIR] [--quiet]
  *
  * --offset N shifts every service port by N (two stacks on one machine, or a busy 8080).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -150,6 +150,13 @@ async function main(): Promise<void> {
 
   const missing = PROCS.filter((p) => !existsSync(join(root, 'services', p.service, 'src', 'main.ts')));
   for (const p of missing) say(`services/${p.service}/src/main.ts does not exist yet: ${p.name} not started`);
+
+  // The demo page's SDK bundle is built, not committed: from the SDK sources as they are now.
+  const built = spawnSync('npm', ['run', 'build', '--silent', '-w', '@parley/client'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) throw new Error('building the SDK bundle (npm run build -w @parley/client) failed');
 
   const t0 = performance.now();
   say('starting NATS (JetStream), Kafka (KRaft) and a Mongo-wire server (first run provisions them)…');

@@ -1,6 +1,7 @@
 // `npm start`: the one command that runs Parley on a fresh clone. Installs dependencies on first run,
-// then starts embedded mode (all four services in one process; memory adapters unless NATS_URL,
-// KAFKA_BROKERS and MONGO_URL are set). Plain JS so it runs before anything is installed.
+// builds the browser SDK bundle the demo page loads, then starts embedded mode (all four services in
+// one process; memory adapters unless NATS_URL, KAFKA_BROKERS and MONGO_URL are set). Plain JS so it
+// runs before anything is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,16 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
     );
     process.exit(r.status ?? 1);
   }
+}
+// The demo page's SDK bundle is built, not committed, so it always matches the SDK sources
+// (esbuild comes with tsx, which this launcher needs anyway).
+const built = spawnSync('npm', ['run', 'build', '--silent', '-w', '@parley/client'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (built.status !== 0) {
+  console.error('parley: building the SDK bundle for the demo page failed (see above).');
+  process.exit(built.status ?? 1);
 }
 // The service runs in its own process group and gets each signal once, from here: a terminal's
 // Ctrl-C reaches only this launcher's group, and a process manager's SIGTERM to this pid is passed on.

@@ -3,7 +3,9 @@
 // external and come from a production-only `npm ci --omit=dev` (uWebSockets.js is native).
 //   node deploy/docker/build.mjs [appDir]      (default: dist/app)
 // Layout (the image's /app): dist/<service>.mjs, dist/entry.mjs, dist/healthcheck.mjs, and
-// public/ (the gateway's pages: it reads them from ../public relative to its bundle).
+// public/ (the gateway's pages, with the SDK bundle built into it: the gateway reads them from
+// ../public relative to its bundle).
+import { spawnSync } from 'node:child_process';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,17 @@ export async function buildServices(appDir = join(root, 'dist', 'app')) {
   });
   for (const f of ['entry.mjs', 'healthcheck.mjs']) await cp(join(root, 'deploy', 'docker', f), join(out, f));
   await cp(join(root, 'services', 'gateway', 'public'), join(app, 'public'), { recursive: true });
+  // The SDK bundle the demo page loads is not committed: built here from the sources being packed,
+  // so the image serves it without esbuild at run time.
+  const sdk = spawnSync(
+    'npm',
+    ['run', 'build', '--silent', '-w', '@parley/client', '--', join(app, 'public', 'parley-client.js')],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  if (sdk.status !== 0) throw new Error('building the SDK bundle (npm run build -w @parley/client) failed');
   return app;
 }
 

@@ -1,6 +1,7 @@
 /**
- * README's run command on a fresh clone: `npm start` installs dependencies itself, starts all four
- * services in one process, and two WebSocket clients can chat through it. SIGTERM stops it cleanly.
+ * README's run command on a fresh clone: `npm start` installs dependencies itself, builds the SDK
+ * bundle the demo page loads, starts all four services in one process, and two WebSocket clients can
+ * chat through it. SIGTERM stops it cleanly.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,6 +53,15 @@ it('npm start on a fresh clone serves a working chat', async () => {
   });
   expect(output).toContain(`http://localhost:${gw}/`);
   expect(output).toContain('npm run token');
+  // The demo page and the SDK bundle it loads: the bundle is not in the clone, npm start built it.
+  for (const [path, text] of [
+    ['/static/chat/main.js', "from './session.js'"],
+    ['/static/parley-client.js', 'ParleyClient'],
+  ] as const) {
+    const r = await fetch(`http://127.0.0.1:${gw}${path}`);
+    expect(r.status, path).toBe(200);
+    expect(await r.text(), path).toContain(text);
+  }
 
   const tokenFor = async (sub: string) =>
     ((await (await fetch(`http://127.0.0.1:${gw}/v1/dev/token?sub=${sub}`)).json()) as { token: string })

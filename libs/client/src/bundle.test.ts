@@ -1,13 +1,21 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { BUNDLE_FILE, bundle } from './bundle.ts';
+import { bundle, writeBundle } from './bundle.ts';
 
-it('the committed browser bundle is what the sources build to (run npm run build -w @parley/client)', async () => {
+it('the browser bundle is browser-safe, and writeBundle writes exactly what the sources build to', async () => {
   const built = await bundle();
   expect(built).toContain('ParleyClient');
   // Browser-safe: nothing from Node's runtime made it in.
   expect(built).not.toMatch(/from ["']node:|require\(|process\.|Buffer\./);
-  expect(await readFile(BUNDLE_FILE, 'utf8')).toBe(built);
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bundle-'));
+  try {
+    const file = await writeBundle(join(dir, 'parley-client.js'));
+    expect(await readFile(file, 'utf8')).toBe(built);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 30_000);
 
 it('the bundle loads as an ES module and exports a working client class', async () => {

@@ -1,10 +1,13 @@
 /**
  * Build-time only (never imported by the SDK): the browser bundle the gateway serves at
- * /static/parley-client.js. The bundle is committed so the gateway needs no build step at start;
- * bundle.test.ts rebuilds it in memory and fails when the committed file is stale.
- * Run: npm run build -w @parley/client
+ * /static/parley-client.js. Not committed (.gitignore): it is built where a gateway needs it, so it
+ * always matches the SDK sources: `npm start` (scripts/start.mjs), `npm run stack`, the image build
+ * (deploy/docker/build.mjs) and the browser tests. Building needs esbuild, which every one of those
+ * has anyway (tsx runs on it); a production image holds the built file and no esbuild.
+ * Run: npm run build -w @parley/client [-- <out file>]   (default: the gateway's public/ folder)
  */
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -12,7 +15,7 @@ export const BUNDLE_FILE = fileURLToPath(
   new URL('../../../services/gateway/public/parley-client.js', import.meta.url),
 );
 
-/** The bundle's text: ESM, browser platform, not minified so diffs of the committed file stay readable. */
+/** The bundle's text: ESM, browser platform, not minified (readable in the browser's dev tools). */
 export async function bundle(): Promise<string> {
   const out = await build({
     entryPoints: [fileURLToPath(new URL('./index.ts', import.meta.url))],
@@ -26,7 +29,7 @@ export async function bundle(): Promise<string> {
     legalComments: 'none',
     banner: {
       js: [
-        // Generated code is checked against its sources (bundle.test.ts), not by the repo's linter.
+        // Generated (and gitignored, yet on disk for `biome check .`): the sources are what is linted.
         '// biome-ignore-all lint: generated',
         '// biome-ignore-all format: generated',
         '// biome-ignore-all assist: generated',
@@ -39,7 +42,20 @@ export async function bundle(): Promise<string> {
   return file.text;
 }
 
+/**
+ * Writes the bundle to `file`. Written aside, then renamed over the old one: a gateway serving the
+ * page meanwhile reads the old bundle or the new one, never half of one.
+ */
+export async function writeBundle(file = BUNDLE_FILE): Promise<string> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, await bundle());
+  await rename(tmp, file);
+  return file;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await writeFile(BUNDLE_FILE, await bundle());
-  console.log(`wrote ${BUNDLE_FILE}`);
+  // npm runs workspace scripts in the package folder; a relative path means the caller's folder.
+  const out = process.argv[2] ? resolve(process.env.INIT_CWD ?? '.', process.argv[2]) : BUNDLE_FILE;
+  const file = await writeBundle(out);
+  console.log(`wrote ${file}`);
 }
