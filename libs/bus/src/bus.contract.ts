@@ -100,6 +100,42 @@ export function busContract(
       expect(isBusError(none, 'no_responders')).toBe(true);
     });
 
+    it('a subject set: server interest in exactly its subjects, each handled with its key', async () => {
+      const keys: number[] = [];
+      const set = bus.subjectSet<number>((key, m) => {
+        keys.push(key);
+        if (key === 0) throw new Error('handler bug');
+        m.respond(`k${key}`);
+      });
+      set.add(`${p}.u.0`, 0);
+      set.add(`${p}.u.1`, 1);
+      set.add(`${p}.u.2`, 2);
+      set.add(`${p}.u.2`, 99); // already in the set: keeps its key
+      expect(set.size).toBe(3);
+      await bus.flush();
+      // A request shows the server's interest: no_responders means it holds no subscription.
+      const ask = (s: string, timeoutMs = 2_000) =>
+        other.request(s, '', { timeoutMs }).then(
+          (m) => m.string(),
+          (e: unknown) => (isBusError(e) ? e.kind : e),
+        );
+      expect(await ask(`${p}.u.1`)).toBe('k1');
+      expect(await ask(`${p}.u.0`, 300)).toBe('timeout');
+      expect(await ask(`${p}.u.2`)).toBe('k2');
+      expect(await ask(`${p}.u.3`)).toBe('no_responders');
+      set.delete(`${p}.u.1`);
+      set.delete(`${p}.u.1`);
+      await bus.flush();
+      expect(set.size).toBe(2);
+      expect(await ask(`${p}.u.1`)).toBe('no_responders');
+      expect(await ask(`${p}.u.2`)).toBe('k2');
+      set.clear();
+      await bus.flush();
+      expect(set.size).toBe(0);
+      expect(await ask(`${p}.u.2`)).toBe('no_responders');
+      expect(keys).toEqual([1, 0, 2, 2]);
+    });
+
     it('flush and ping resolve on a live connection', async () => {
       expect(bus.connected).toBe(true);
       await bus.flush();

@@ -15,6 +15,7 @@ import {
   type ChatWindow,
   DEFAULT_CHAT_WINDOW,
   type Payload,
+  type SubjectSet,
   type Subscription,
   type WindowRead,
 } from './bus.ts';
@@ -196,6 +197,31 @@ class MemoryConnection implements Bus {
     const sub: Sub = { pattern: subject, handler, conn: this };
     if (opts.queue !== undefined) sub.queue = opts.queue;
     return this.broker.addSub(sub);
+  }
+
+  subjectSet<K>(handler: (key: K, msg: BusMsg) => void): SubjectSet<K> {
+    // Memory is not what this saves here: one ordinary subscription per subject.
+    const subs = new Map<string, Subscription>();
+    return {
+      add: (subject, key) => {
+        if (!subs.has(subject))
+          subs.set(
+            subject,
+            this.subscribe(subject, (m) => handler(key, m)),
+          );
+      },
+      delete: (subject) => {
+        subs.get(subject)?.unsubscribe();
+        subs.delete(subject);
+      },
+      get size() {
+        return subs.size;
+      },
+      clear: () => {
+        for (const s of subs.values()) s.unsubscribe();
+        subs.clear();
+      },
+    };
   }
 
   request(subject: string, data: Payload, opts: { timeoutMs: number }): Promise<BusMsg> {

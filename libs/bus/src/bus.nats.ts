@@ -7,6 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { DEFAULT_CHAT_LOG_RETENTION, ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
+import { NatsSubjectSet } from './bus.nats.subjects.ts';
 import { type BusLog, toBusError, withTimeout } from './bus.nats.util.ts';
 import {
   type Bus,
@@ -15,6 +16,7 @@ import {
   type ChatWindow,
   DEFAULT_CHAT_WINDOW,
   type Payload,
+  type SubjectSet,
   type Subscription,
 } from './bus.ts';
 
@@ -166,6 +168,10 @@ class NatsBus implements Bus {
       },
     });
     return { unsubscribe: () => sub.unsubscribe() };
+  }
+
+  subjectSet<K>(handler: (key: K, msg: BusMsg) => void): SubjectSet<K> {
+    return new NatsSubjectSet(this.nc, handler, this.log);
   }
 
   async request(subject: string, data: Payload, opts: { timeoutMs: number }): Promise<BusMsg> {

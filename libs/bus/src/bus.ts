@@ -20,6 +20,22 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
+/**
+ * Many exact subjects served by one handler, each its own interest on the server: a message reaches
+ * this process only while its subject is in the set. Built for per-user subjects on a gateway with
+ * tens of thousands of users: a subject costs one small record, not a subscription object and a
+ * closure (nats.js: ~200 B instead of ~1.5 KiB).
+ */
+export interface SubjectSet<K> {
+  /** Starts delivery of `subject` (no wildcards) to the handler with `key`; a subject already in the set keeps its key. */
+  add(subject: string, key: K): void;
+  /** Ends delivery of `subject` (the server is told at once). */
+  delete(subject: string): void;
+  readonly size: number;
+  /** Deletes every subject. */
+  clear(): void;
+}
+
 /** Why a request failed: nobody listens (`no_responders`), nobody answered in time, or the bus is down. */
 export class BusError extends Error {
   constructor(
@@ -43,6 +59,8 @@ export interface Bus {
   publish(subject: string, data: Payload): void;
   /** `queue`: one member of the group gets each message (load-balanced service queries). */
   subscribe(subject: string, handler: (msg: BusMsg) => void, opts?: { queue?: string }): Subscription;
+  /** An empty SubjectSet; handler rules as for `subscribe`. */
+  subjectSet<K>(handler: (key: K, msg: BusMsg) => void): SubjectSet<K>;
   /** Resolves with the first reply; rejects with a BusError. */
   request(subject: string, data: Payload, opts: { timeoutMs: number }): Promise<BusMsg>;
   /** Resolves once the server has seen everything sent so far (subscriptions included). */

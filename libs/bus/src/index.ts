@@ -12,6 +12,7 @@ export {
   DEFAULT_CHAT_WINDOW,
   isBusError,
   type Payload,
+  type SubjectSet,
   type Subscription,
   type WindowRead,
 } from './bus.ts';

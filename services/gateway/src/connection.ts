@@ -14,18 +14,18 @@ export interface SocketData {
   /** Set when the upgrade's token was refused: open() closes with 4001 and this reason. */
   authError?: string;
   identity?: Identity;
-  ip?: string;
 }
 
 export type Socket = uWS.WebSocket<SocketData>;
 
 let nextConn = 0;
+const NO_ROOMS: ReadonlySet<string> = new Set();
 
 export class Conn {
   readonly id: string;
-  readonly rooms = new Set<string>();
-  /** Rooms whose join is in flight: a second join or a leave waits for it. */
-  readonly joining = new Set<string>();
+  // Created on first use: an empty Set costs ~160 B, and most idle connections never join.
+  private joined?: Set<string>;
+  private pending?: Set<string>;
   status: Status = 'online';
   name: string | undefined;
   closed = false;
@@ -51,6 +51,33 @@ export class Conn {
 
   get userId(): string {
     return this.identity.userId;
+  }
+
+  get rooms(): ReadonlySet<string> {
+    return this.joined ?? NO_ROOMS;
+  }
+
+  /** Rooms whose join is in flight: a second join or a leave waits for it. */
+  get joining(): ReadonlySet<string> {
+    return this.pending ?? NO_ROOMS;
+  }
+
+  addRoom(room: string): void {
+    this.joined ??= new Set();
+    this.joined.add(room);
+  }
+
+  removeRoom(room: string): void {
+    this.joined?.delete(room);
+  }
+
+  startJoining(room: string): void {
+    this.pending ??= new Set();
+    this.pending.add(room);
+  }
+
+  endJoining(room: string): void {
+    this.pending?.delete(room);
   }
 
   /** Sends a frame; false when the socket is gone. */

@@ -21,8 +21,11 @@ export interface Ctx {
   readonly log: Logger;
   readonly verifier: Verifier;
   readonly presence: PresenceReporter;
-  /** Local connections by user (all devices of a user on this gateway). */
-  readonly users: Map<string, Set<Conn>>;
+  /**
+   * Local connections by user (all devices of a user on this gateway). Arrays are replaced, never
+   * changed, so a loop over one is safe while connections close (and one element is ~100 B less than a Set).
+   */
+  readonly users: Map<string, readonly Conn[]>;
 }
 
 export function fail(

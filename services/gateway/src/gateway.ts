@@ -50,7 +50,7 @@ export class Gateway {
     const log = deps.log.child({ instance: this.id });
     const metrics = createGatewayMetrics(this.id);
     this.app = uWS.App();
-    const users = new Map<string, Set<Conn>>();
+    const users = new Map<string, readonly Conn[]>();
     const fanout = new Fanout({
       app: this.app,
       bus,

@@ -52,7 +52,6 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         req.getHeader('authorization') || undefined,
         req.getQuery('token') || undefined,
       );
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       if (host.draining)
         return refuse(res, '503 Service Unavailable', 'gateway is draining; reconnect elsewhere');
       if (origin && !host.originAllowed(origin)) return refuse(res, '403 Forbidden', 'origin not allowed');
@@ -62,9 +61,9 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         // HS256: verified right here, so the upgrade happens inside this callback (uWS corks it).
         let data: SocketData;
         try {
-          data = { identity: ctx.verifier.verifySync(token), ip };
+          data = { identity: ctx.verifier.verifySync(token) };
         } catch (e) {
-          data = { authError: (e as Error).message.slice(0, 100), ip };
+          data = { authError: (e as Error).message.slice(0, 100) };
         }
         return res.upgrade(data, key, protocol, extensions, context);
       }
@@ -73,8 +72,8 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         aborted = true;
       });
       ctx.verifier.verify(token).then(
-        (identity) => upgrade({ identity, ip }),
-        (e: Error) => upgrade({ authError: e.message.slice(0, 100), ip }),
+        (identity) => upgrade({ identity }),
+        (e: Error) => upgrade({ authError: e.message.slice(0, 100) }),
       );
       function upgrade(data: SocketData) {
         if (aborted) return;
@@ -95,15 +94,14 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
       }
       const conn = new Conn(ws, data.identity, ctx.gatewayId, ctx.metrics.framesOut);
       data.identity = undefined;
-      const mine = ctx.users.get(conn.userId) ?? new Set<Conn>();
-      if (mine.size >= cfg.connectionsPerUser) {
+      const mine = ctx.users.get(conn.userId) ?? [];
+      if (mine.length >= cfg.connectionsPerUser) {
         conn.end(CloseCodes.policy.code, `at most ${cfg.connectionsPerUser} connections per user`);
         ctx.metrics.closes.inc({ code: CloseCodes.policy.code });
         return;
       }
       data.conn = conn;
-      mine.add(conn);
-      ctx.users.set(conn.userId, mine);
+      ctx.users.set(conn.userId, [...mine, conn]);
       host.conns.add(conn);
       ctx.metrics.connections.inc();
       ctx.metrics.connects.inc();
@@ -182,9 +180,9 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
       for (const room of conn.rooms) if (!conn.joining.has(room)) leaveRoom(ctx, conn, room);
       ctx.fanout.unwatchAll(conn);
       ctx.fanout.releaseUser(conn.userId);
-      const mine = ctx.users.get(conn.userId);
-      mine?.delete(conn);
-      if (mine?.size === 0) ctx.users.delete(conn.userId);
+      const rest = ctx.users.get(conn.userId)?.filter((c) => c !== conn) ?? [];
+      if (rest.length > 0) ctx.users.set(conn.userId, rest);
+      else ctx.users.delete(conn.userId);
       ctx.presence.delta({ k: 'disconnect', conn: conn.id });
     },
   };

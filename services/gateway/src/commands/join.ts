@@ -35,13 +35,13 @@ export async function join(ctx: Ctx, conn: Conn, f: JoinFrame): Promise<void> {
   }
   if (!conn.takeRequest(ctx.cfg.requestsPerSecond))
     return limitHit(ctx, conn, f.id, 'join', 'too many joins');
-  conn.joining.add(f.room);
+  conn.startJoining(f.room);
   if (rejoin) unsubscribeSocket(conn, f.room);
   else {
     try {
       await ctx.fanout.acquire(f.room);
     } catch {
-      conn.joining.delete(f.room);
+      conn.endJoining(f.room);
       return fail(ctx, conn, f.id, 'unavailable', 'cannot subscribe to the room (NATS unavailable)');
     }
   }
@@ -60,7 +60,7 @@ export async function join(ctx: Ctx, conn: Conn, f: JoinFrame): Promise<void> {
   }
   ctx.fanout.endJoin(f.room, joiner);
   if (conn.closed) return abandon(ctx, conn, f.room, rejoin);
-  conn.joining.delete(f.room);
+  conn.endJoining(f.room);
   const roomJson = ctx.fanout.roomJson(f.room);
   if (replay?.recovered) {
     for (const m of replay.messages) conn.sendText(chatFrame(m, roomJson));
@@ -80,7 +80,7 @@ export async function join(ctx: Ctx, conn: Conn, f: JoinFrame): Promise<void> {
   conn.ws.subscribe(topics.chat(f.room));
   if (!conn.congested) conn.ws.subscribe(topics.eph(f.room));
   if (!rejoin) {
-    conn.rooms.add(f.room);
+    conn.addRoom(f.room);
     ctx.metrics.joins.inc();
     ctx.presence.delta({ k: 'join', conn: conn.id, room: f.room });
   }
@@ -105,9 +105,9 @@ function historyAfter(ctx: Ctx) {
 
 /** Undoes a join that did not complete (failure, or the socket closed meanwhile). */
 function abandon(ctx: Ctx, conn: Conn, room: string, rejoin: boolean): void {
-  conn.joining.delete(room);
+  conn.endJoining(room);
   if (rejoin) {
-    conn.rooms.delete(room);
+    conn.removeRoom(room);
     ctx.presence.delta({ k: 'leave', conn: conn.id, room });
   }
   ctx.fanout.release(room);
@@ -129,7 +129,7 @@ export function leave(ctx: Ctx, conn: Conn, f: LeaveFrame): void {
 
 /** Leaves one room; also used for every room when a connection closes. */
 export function leaveRoom(ctx: Ctx, conn: Conn, room: string): void {
-  conn.rooms.delete(room);
+  conn.removeRoom(room);
   unsubscribeSocket(conn, room);
   ctx.fanout.release(room);
   ctx.presence.delta({ k: 'leave', conn: conn.id, room });

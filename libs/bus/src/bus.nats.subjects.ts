@@ -1,0 +1,119 @@
+/**
+ * SubjectSet on NATS. nats.js gives every subscription a SubscriptionImpl: an async-iterator queue
+ * with three deferred promises (each a Promise with two resolver closures), a yields array, plus
+ * the caller's closure: ~1.5 KiB of heap. A gateway holding one `user.<id>` subscription per
+ * connected user paid more for that than uWS pays for the socket. Here a subject is one small
+ * record that nats.js's protocol handler takes as a subscription: it reads `sid`, `subject`,
+ * `queue`, `received` and `max`, and calls `callback`, `close`, `unsubscribe` and `drain`. The wire
+ * is unchanged (one SUB per subject, UNSUB on delete, every subject re-sent on reconnect), and one
+ * handler serves the whole set.
+ *
+ * This relies on nats-core's internal entry point (`@nats-io/nats-core/internal`, the one
+ * @nats-io/jetstream builds on), pinned to an exact version in package.json;
+ * test/bus.nats.subjects.int.test.ts covers what is relied on (delivery, UNSUB, reconnect, drain).
+ */
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnectionImpl, ProtocolHandler, SubscriptionImpl } from '@nats-io/nats-core/internal';
+import type { BusLog } from './bus.nats.util.ts';
+import { BusError, type BusMsg, type SubjectSet } from './bus.ts';
+
+/** One subject, in the shape nats.js's ProtocolHandler expects of a subscription (no queue group). */
+class Entry<K> {
+  /** Assigned by the protocol handler. */
+  sid = 0;
+  /** Counted by the protocol handler. */
+  received = 0;
+  /** Set by the protocol handler on UNSUB (auto-unsubscribe limit); never used here. */
+  max: number | undefined = undefined;
+
+  constructor(
+    readonly subject: string,
+    readonly key: K,
+    private readonly set: NatsSubjectSet<K>,
+  ) {}
+
+  callback(err: Error | null, msg: Msg): void {
+    this.set.dispatch(this, err, msg);
+  }
+
+  /** Called by the protocol handler when the subscription ends (cancel, connection closed, permission error). */
+  close(): void {
+    this.set.forget(this);
+  }
+
+  unsubscribe(): void {
+    this.set.delete(this.subject);
+  }
+
+  /** Connection drain: UNSUB now, and end once the server has seen every UNSUB of the set. */
+  drain(): Promise<void> {
+    return this.set.drainOne(this);
+  }
+}
+
+export class NatsSubjectSet<K> implements SubjectSet<K> {
+  private readonly entries = new Map<string, Entry<K>>();
+  private readonly protocol: ProtocolHandler;
+  private drained?: Promise<void>;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly handler: (key: K, msg: BusMsg) => void,
+    private readonly log: BusLog,
+  ) {
+    this.protocol = (nc as NatsConnectionImpl).protocol;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  add(subject: string, key: K): void {
+    if (this.entries.has(subject)) return;
+    if (this.nc.isClosed() || this.nc.isDraining()) throw new BusError('closed', 'bus connection is closed');
+    // A SUB line is split on whitespace: such a subject would corrupt the protocol stream.
+    if (subject === '' || /\s/.test(subject))
+      throw new TypeError(`invalid subject ${JSON.stringify(subject)}`);
+    const e = new Entry(subject, key, this);
+    this.entries.set(subject, e);
+    this.protocol.subscribe(e as unknown as SubscriptionImpl);
+  }
+
+  delete(subject: string): void {
+    const e = this.entries.get(subject);
+    if (!e) return;
+    this.entries.delete(subject);
+    // Sends UNSUB (unless the connection is closed) and removes the sid from the handler's table.
+    this.protocol.unsubscribe(e as unknown as SubscriptionImpl);
+  }
+
+  clear(): void {
+    for (const subject of [...this.entries.keys()]) this.delete(subject);
+  }
+
+  dispatch(e: Entry<K>, err: Error | null, msg: Msg): void {
+    if (err) {
+      this.forget(e);
+      return this.log('warn', 'subscription error', { subject: e.subject, err: err.message });
+    }
+    try {
+      this.handler(e.key, msg);
+    } catch (x) {
+      this.log('error', 'subscription handler threw', { subject: e.subject, err: String(x) });
+    }
+  }
+
+  forget(e: Entry<K>): void {
+    if (this.entries.get(e.subject) === e) this.entries.delete(e.subject);
+  }
+
+  drainOne(e: Entry<K>): Promise<void> {
+    this.protocol.unsub(e as unknown as SubscriptionImpl);
+    // One PING for the whole set, sent after the caller (ProtocolHandler.drain) has queued every
+    // UNSUB: its PONG proves the server stopped routing all of them, as nats.js's one flush per
+    // subscription would.
+    this.drained ??= Promise.resolve().then(() => this.protocol.flush());
+    const end = () => this.protocol.subscriptions.cancel(e as unknown as SubscriptionImpl);
+    return this.drained.then(end, end);
+  }
+}
