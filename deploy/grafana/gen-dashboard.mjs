@@ -5,8 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const DS = { type: 'prometheus', uid: 'parley-prometheus' };
-const q = (m) => `histogram_quantile(0.5, sum by (le) (rate(${m}_bucket[1m])))`;
-const q99 = (m) => `histogram_quantile(0.99, sum by (le) (rate(${m}_bucket[1m])))`;
+/** The p50 and p99 series of a histogram, over the cluster. */
+const p50p99 = (m) =>
+  [
+    ['p50', 0.5],
+    ['p99', 0.99],
+  ].map(([legend, p]) => [legend, `histogram_quantile(${p}, sum by (le) (rate(${m}_bucket[1m])))`]);
 
 /** Rows of panels: [row title, [[panel title, unit, [[legend, expr], ...]], ...]] */
 export const ROWS = [
@@ -48,30 +52,9 @@ export const ROWS = [
   [
     'Latency',
     [
-      [
-        'Publish → ack (JetStream PubAck)',
-        'ms',
-        [
-          ['p50', q('parley_gateway_publish_ack_ms')],
-          ['p99', q99('parley_gateway_publish_ack_ms')],
-        ],
-      ],
-      [
-        'Publish → deliver (fan-out)',
-        'ms',
-        [
-          ['p50', q('parley_gateway_publish_deliver_ms')],
-          ['p99', q99('parley_gateway_publish_deliver_ms')],
-        ],
-      ],
-      [
-        'Persistence lag (publish → Mongo)',
-        'ms',
-        [
-          ['p50', q('parley_history_persist_lag_ms')],
-          ['p99', q99('parley_history_persist_lag_ms')],
-        ],
-      ],
+      ['Publish → ack (JetStream PubAck)', 'ms', p50p99('parley_gateway_publish_ack_ms')],
+      ['Publish → deliver (fan-out)', 'ms', p50p99('parley_gateway_publish_deliver_ms')],
+      ['Persistence lag (publish → Mongo)', 'ms', p50p99('parley_history_persist_lag_ms')],
       [
         'Event-loop lag p99',
         's',
