@@ -9,7 +9,7 @@ function room(id: string): RoomId {
 }
 
 function identity(userId: string, rooms: string[], pub = rooms, scopes: string[] = []): Identity {
-  return { userId, rooms, pub, scopes: new Set(scopes), exp: 0, raw: {} };
+  return { userId, rooms, pub, scopes: new Set(scopes), exp: 0 };
 }
 
 describe('matchPattern', () => {
