@@ -46,7 +46,10 @@ export class Connection {
   private readonly pending = new Map<RequestId, (r: Reply) => void>();
   private readonly waiters = new Set<(e?: Error) => void>();
   private readonly timers = new Map<'reconnect' | 'refresh' | 'liveness', TimerHandle>();
-  private lastFrameAt = 0;
+  /** Set by every frame and cleared by each liveness tick: a flag, so receiving reads no clock. */
+  private heard = false;
+  /** Liveness ticks in a row that found no frame since the previous one. */
+  private silentTicks = 0;
   /** Server clock minus local clock, measured at welcome; token expiry is judged by the server's clock. */
   private skewMs = 0;
 
@@ -160,7 +163,7 @@ export class Connection {
   }
 
   private onData(data: unknown): void {
-    this.lastFrameAt = this.o.timers.now();
+    this.heard = true;
     let frame: ServerFrame;
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
@@ -267,13 +270,15 @@ export class Connection {
    * (TCP may not notice a dead peer for minutes) and handled like any other drop.
    */
   private scheduleLiveness(heartbeatMs: number): void {
-    this.lastFrameAt = this.o.timers.now();
+    this.heard = true; // the welcome
+    this.silentTicks = 0;
     const tick = () => {
       const ws = this.ws;
       if (!ws) return;
-      if (this.o.timers.now() - this.lastFrameAt > 2 * heartbeatMs) {
-        return this.abandon(ws, LIVENESS_CLOSE, 'no traffic from the server');
-      }
+      this.silentTicks = this.heard ? 0 : this.silentTicks + 1;
+      this.heard = false;
+      // Two whole intervals without a frame: silent for between two and three heartbeats.
+      if (this.silentTicks >= 2) return this.abandon(ws, LIVENESS_CLOSE, 'no traffic from the server');
       this.send({ type: 'ping' });
       this.setTimer('liveness', tick, heartbeatMs);
     };
