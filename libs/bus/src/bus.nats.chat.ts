@@ -59,6 +59,8 @@ const EPOCH_KEY = 'parley.chat_epoch';
 /** The smallest duplicate window nats-server accepts (see ensureChatLogStream). */
 const LOG_DUPLICATE_WINDOW_MS = 100;
 const SOURCE_START_WAIT_MS = 5_000;
+/** Reads of an uncovered window before readAfter gives up (each retry follows a proven eviction). */
+const WINDOW_READ_ATTEMPTS = 3;
 
 const notFound = (e: unknown, code: number): boolean => e instanceof JetStreamApiError && e.code === code;
 
@@ -260,6 +262,15 @@ async function legacyAckFloor(jsm: JetStreamManager): Promise<number> {
   return Number.isFinite(floor) ? floor : 0;
 }
 
+function chained(room: string, after: number, stored: readonly StoredMsg[]): StoredChat[] {
+  let prev = after;
+  return stored.map((m): StoredChat => {
+    const out = { room, seq: m.seq, prev, data: m.string() };
+    prev = m.seq;
+    return out;
+  });
+}
+
 /** The stream's creation time (nanosecond ISO) as a compact base-36 name: a recreated stream gets a new one. */
 export function epochOf(si: StreamInfo): string {
   const digits = si.created.replace(/\D/g, '');
@@ -331,19 +342,28 @@ export class NatsChatLog implements ChatLog {
    * oldest first, so if the cursor message is still stored after the read, every later message of
    * the room was stored throughout the read and none was skipped: `covered` is then proven.
    * Checking first would race with an eviction between the check and the read.
+   *
+   * When the cursor is gone, the part read must still be gap-free, since history fills only up to
+   * its first message: the same proof applied to that first message. A read (one direct get per
+   * message, or a batch the server assembles message by message) can otherwise skip a message
+   * evicted while it ran, when the room's traffic outpaces the read; it is then read again.
    */
   async readAfter(room: string, after: number, limit: number): Promise<WindowRead> {
     const subject = Subjects.chatIn(room);
     try {
-      const stored = limit > 0 ? await this.readWindow(subject, after + 1, limit) : [];
-      const covered = after > 0 ? await this.holds(after, subject) : await this.neverDropped();
-      let prev = after;
-      const messages = stored.map((m): StoredChat => {
-        const out = { room, seq: m.seq, prev, data: m.string() };
-        prev = m.seq;
-        return out;
-      });
-      return { messages, covered };
+      for (let attempt = 1; ; attempt++) {
+        const stored = limit > 0 ? await this.readWindow(subject, after + 1, limit) : [];
+        const covered = after > 0 ? await this.holds(after, subject) : await this.neverDropped();
+        const first = stored[0];
+        if (covered || first === undefined || (await this.holds(first.seq, subject)))
+          return { messages: chained(room, after, stored), covered };
+        if (attempt === WINDOW_READ_ATTEMPTS) {
+          throw new BusError(
+            'unavailable',
+            `readAfter ${room}: the room's window moved during ${attempt} reads (traffic outpaces the read); retry`,
+          );
+        }
+      }
     } catch (e) {
       throw toBusError(e, `readAfter ${room}`);
     }

@@ -6,11 +6,15 @@ import { ensureNatsServer } from './provision/nats.ts';
 import { ExternalServer, LocalServer, type ServerHandle } from './server.ts';
 import { freePort, logFilePath } from './util.ts';
 
-/** Starts (or points at) a NATS server; JetStream is on unless `jetstream: false`. */
-export async function startNats(opts: { jetstream?: boolean } = {}): Promise<ServerHandle> {
+/**
+ * Starts (or points at) a NATS server; JetStream is on unless `jetstream: false`. `own: true` starts
+ * a private server even when NATS_URL is set: for a test that changes server-wide state other tests
+ * rely on (stream CHAT's window) or that kills the server.
+ */
+export async function startNats(opts: { jetstream?: boolean; own?: boolean } = {}): Promise<ServerHandle> {
   const jetstream = opts.jetstream ?? true;
   const fromEnv = process.env.NATS_URL;
-  if (fromEnv) return new ExternalServer('nats', fromEnv, 'NATS_URL');
+  if (fromEnv && !opts.own) return new ExternalServer('nats', fromEnv, 'NATS_URL');
   const port = await freePort();
   const url = `nats://127.0.0.1:${port}`;
   const probe = () => probeNats(url, jetstream);
