@@ -18,7 +18,7 @@ export function onNotification(n) {
   $('bell').classList.add('ring');
 }
 
-export function renderBell() {
+function renderBell() {
   const unread = [...notifs.values()].filter((n) => !n.read);
   $('bell-count').hidden = unread.length === 0;
   $('bell-count').textContent = String(unread.length);
