@@ -6,8 +6,11 @@
  * difference is what the SDK adds per message. PASSES passes over FRAMES fresh frames each, the two
  * paths alternating which goes first; medians over passes, the SDK's share as the median of the
  * per-pass differences (neighbouring passes share the machine's load). Options (env): FRAMES=20000
- * PASSES=60.
+ * PASSES=60. Prints a Markdown table and writes bench/results/dispatch.json.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { type ChatMessage, chatFrame, encodeChatPayload } from '@parley/protocol';
 import { ParleyClient } from '../src/index.ts';
 import { fakeServer } from '../src/testing/fake-server.ts';
@@ -15,6 +18,7 @@ import { fakeServer } from '../src/testing/fake-server.ts';
 const FRAMES = Number(process.env.FRAMES ?? 20_000);
 const PASSES = Number(process.env.PASSES ?? 60);
 const ROOM = 'r0';
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 
 /** Frames with seq from `first`, each continuing the previous one's chain. */
 function frames(first: number): string[] {
@@ -79,5 +83,23 @@ console.log(
   `| path | µs CPU/msg (median of ${PASSES} × ${FRAMES.toLocaleString('en-US')}) |\n|---|---|\n` +
     `| JSON.parse + type check | ${b.toFixed(3)} |\n| ParleyClient on a fake socket | ${s.toFixed(3)} |\n` +
     `| SDK's own share (median of per-pass differences) | ${own.toFixed(3)} |`,
+);
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(
+  `${RESULTS}dispatch.json`,
+  `${JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      frames: FRAMES,
+      passes: PASSES,
+      node: process.version,
+      bareUs: b,
+      sdkUs: s,
+      ownUs: own,
+      loadavg: loadavg(),
+    },
+    null,
+    2,
+  )}\n`,
 );
 await client.close();

@@ -32,7 +32,10 @@ let received = 0;
 /** Closes, reconnects and SDK gap events: any of them means the row measured something else. */
 let drops = 0;
 
-const send = (m: FromReceiver) => process.send?.(m);
+const send = (m: FromReceiver) => {
+  // After the runner disconnects, a count timer may still fire before the exit.
+  if (process.connected) process.send?.(m);
+};
 
 /** One raw socket: join after welcome, then count messages; resolves at `joined`. */
 function raw(kind: 'ws' | 'websocket', url: string, room: string, token: string): Promise<void> {
