@@ -100,18 +100,18 @@ export function busContract(
       expect(isBusError(none, 'no_responders')).toBe(true);
     });
 
-    it('a subject set: server interest in exactly its subjects, each handled with its key', async () => {
+    it('subject refs: server interest in exactly the held subjects, each handled with its key', async () => {
       const keys: number[] = [];
-      const set = bus.subjectSet<number>((key, m) => {
+      const refs = bus.subjectRefs<number>((key, m) => {
         keys.push(key);
         if (key === 0) throw new Error('handler bug');
         m.respond(`k${key}`);
       });
-      set.add(`${p}.u.0`, 0);
-      set.add(`${p}.u.1`, 1);
-      set.add(`${p}.u.2`, 2);
-      set.add(`${p}.u.2`, 99); // already in the set: keeps its key
-      expect(set.size).toBe(3);
+      expect(refs.acquire(`${p}.u.0`, 0)).toBe(true);
+      expect(refs.acquire(`${p}.u.1`, 1)).toBe(true);
+      expect(refs.acquire(`${p}.u.2`, 2)).toBe(true);
+      expect(refs.acquire(`${p}.u.2`, 99)).toBe(false); // a second reference: keeps its key
+      expect(refs.size).toBe(3);
       await bus.flush();
       // A request shows the server's interest: no_responders means it holds no subscription.
       const ask = (s: string, timeoutMs = 2_000) =>
@@ -123,16 +123,20 @@ export function busContract(
       expect(await ask(`${p}.u.0`, 300)).toBe('timeout');
       expect(await ask(`${p}.u.2`)).toBe('k2');
       expect(await ask(`${p}.u.3`)).toBe('no_responders');
-      set.delete(`${p}.u.1`);
-      set.delete(`${p}.u.1`);
+      expect(refs.release(`${p}.u.1`)).toBe(true);
+      expect(refs.release(`${p}.u.1`)).toBe(false);
+      expect(refs.release(`${p}.u.2`)).toBe(false); // one reference left
       await bus.flush();
-      expect(set.size).toBe(2);
+      expect(refs.size).toBe(2);
       expect(await ask(`${p}.u.1`)).toBe('no_responders');
       expect(await ask(`${p}.u.2`)).toBe('k2');
-      set.clear();
+      expect(refs.release(`${p}.u.2`)).toBe(true);
       await bus.flush();
-      expect(set.size).toBe(0);
       expect(await ask(`${p}.u.2`)).toBe('no_responders');
+      refs.clear();
+      await bus.flush();
+      expect(refs.size).toBe(0);
+      expect(await ask(`${p}.u.0`)).toBe('no_responders');
       expect(keys).toEqual([1, 0, 2, 2]);
     });
 

@@ -15,7 +15,7 @@ import {
   type ChatWindow,
   DEFAULT_CHAT_WINDOW,
   type Payload,
-  type SubjectSet,
+  type SubjectRefs,
   type Subscription,
   type WindowRead,
 } from './bus.ts';
@@ -199,27 +199,32 @@ class MemoryConnection implements Bus {
     return this.broker.addSub(sub);
   }
 
-  subjectSet<K>(handler: (key: K, msg: BusMsg) => void): SubjectSet<K> {
+  subjectRefs<K>(handler: (key: K, msg: BusMsg) => void): SubjectRefs<K> {
     // Memory is not what this saves here: one ordinary subscription per subject.
-    const subs = new Map<string, Subscription>();
+    const held = new Map<string, { refs: number; sub: Subscription }>();
     return {
-      add: (subject, key) => {
-        if (!subs.has(subject))
-          subs.set(
-            subject,
-            this.subscribe(subject, (m) => handler(key, m)),
-          );
+      acquire: (subject, key) => {
+        const h = held.get(subject);
+        if (h) {
+          h.refs++;
+          return false;
+        }
+        held.set(subject, { refs: 1, sub: this.subscribe(subject, (m) => handler(key, m)) });
+        return true;
       },
-      delete: (subject) => {
-        subs.get(subject)?.unsubscribe();
-        subs.delete(subject);
+      release: (subject) => {
+        const h = held.get(subject);
+        if (!h || --h.refs > 0) return false;
+        h.sub.unsubscribe();
+        held.delete(subject);
+        return true;
       },
       get size() {
-        return subs.size;
+        return held.size;
       },
       clear: () => {
-        for (const s of subs.values()) s.unsubscribe();
-        subs.clear();
+        for (const h of held.values()) h.sub.unsubscribe();
+        held.clear();
       },
     };
   }

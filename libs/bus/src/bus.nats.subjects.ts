@@ -1,12 +1,12 @@
 /**
- * SubjectSet on NATS. nats.js gives every subscription a SubscriptionImpl: an async-iterator queue
+ * SubjectRefs on NATS. nats.js gives every subscription a SubscriptionImpl: an async-iterator queue
  * with three deferred promises (each a Promise with two resolver closures), a yields array, plus
  * the caller's closure: ~1.5 KiB of heap. A gateway holding one `user.<id>` subscription per
  * connected user paid more for that than uWS pays for the socket. Here a subject is one small
  * record that nats.js's protocol handler takes as a subscription: it reads `sid`, `subject`,
  * `queue`, `received` and `max`, and calls `callback`, `close`, `unsubscribe` and `drain`. The wire
- * is unchanged (one SUB per subject, UNSUB on delete, every subject re-sent on reconnect), and one
- * handler serves the whole set.
+ * is unchanged (one SUB per subject, UNSUB on the last release, every subject re-sent on
+ * reconnect), and one handler serves them all.
  *
  * This relies on nats-core's internal entry point (`@nats-io/nats-core/internal`, the one
  * @nats-io/jetstream builds on), pinned to an exact version in package.json;
@@ -15,7 +15,7 @@
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import type { NatsConnectionImpl, ProtocolHandler, SubscriptionImpl } from '@nats-io/nats-core/internal';
 import type { BusLog } from './bus.nats.util.ts';
-import { BusError, type BusMsg, type SubjectSet } from './bus.ts';
+import { BusError, type BusMsg, type SubjectRefs } from './bus.ts';
 
 /** One subject, in the shape nats.js's ProtocolHandler expects of a subscription (no queue group). */
 class Entry<K> {
@@ -25,33 +25,34 @@ class Entry<K> {
   received = 0;
   /** Set by the protocol handler on UNSUB (auto-unsubscribe limit); never used here. */
   max: number | undefined = undefined;
+  refs = 1;
 
   constructor(
     readonly subject: string,
     readonly key: K,
-    private readonly set: NatsSubjectSet<K>,
+    private readonly owner: NatsSubjectRefs<K>,
   ) {}
 
   callback(err: Error | null, msg: Msg): void {
-    this.set.dispatch(this, err, msg);
+    this.owner.dispatch(this, err, msg);
   }
 
   /** Called by the protocol handler when the subscription ends (cancel, connection closed, permission error). */
   close(): void {
-    this.set.forget(this);
+    this.owner.forget(this);
   }
 
   unsubscribe(): void {
-    this.set.delete(this.subject);
+    this.owner.end(this);
   }
 
-  /** Connection drain: UNSUB now, and end once the server has seen every UNSUB of the set. */
+  /** Connection drain: UNSUB now, and end once the server has seen every UNSUB. */
   drain(): Promise<void> {
-    return this.set.drainOne(this);
+    return this.owner.drainOne(this);
   }
 }
 
-export class NatsSubjectSet<K> implements SubjectSet<K> {
+export class NatsSubjectRefs<K> implements SubjectRefs<K> {
   private readonly entries = new Map<string, Entry<K>>();
   private readonly protocol: ProtocolHandler;
   private drained?: Promise<void>;
@@ -68,8 +69,12 @@ export class NatsSubjectSet<K> implements SubjectSet<K> {
     return this.entries.size;
   }
 
-  add(subject: string, key: K): void {
-    if (this.entries.has(subject)) return;
+  acquire(subject: string, key: K): boolean {
+    const held = this.entries.get(subject);
+    if (held) {
+      held.refs++;
+      return false;
+    }
     if (this.nc.isClosed() || this.nc.isDraining()) throw new BusError('closed', 'bus connection is closed');
     // A SUB line is split on whitespace: such a subject would corrupt the protocol stream.
     if (subject === '' || /\s/.test(subject))
@@ -77,18 +82,24 @@ export class NatsSubjectSet<K> implements SubjectSet<K> {
     const e = new Entry(subject, key, this);
     this.entries.set(subject, e);
     this.protocol.subscribe(e as unknown as SubscriptionImpl);
+    return true;
   }
 
-  delete(subject: string): void {
+  release(subject: string): boolean {
     const e = this.entries.get(subject);
-    if (!e) return;
-    this.entries.delete(subject);
-    // Sends UNSUB (unless the connection is closed) and removes the sid from the handler's table.
-    this.protocol.unsubscribe(e as unknown as SubscriptionImpl);
+    if (!e || --e.refs > 0) return false;
+    this.end(e);
+    return true;
   }
 
   clear(): void {
-    for (const subject of [...this.entries.keys()]) this.delete(subject);
+    for (const e of [...this.entries.values()]) this.end(e);
+  }
+
+  end(e: Entry<K>): void {
+    this.forget(e);
+    // Sends UNSUB (unless the connection is closed) and removes the sid from the handler's table.
+    this.protocol.unsubscribe(e as unknown as SubscriptionImpl);
   }
 
   dispatch(e: Entry<K>, err: Error | null, msg: Msg): void {
@@ -109,7 +120,7 @@ export class NatsSubjectSet<K> implements SubjectSet<K> {
 
   drainOne(e: Entry<K>): Promise<void> {
     this.protocol.unsub(e as unknown as SubscriptionImpl);
-    // One PING for the whole set, sent after the caller (ProtocolHandler.drain) has queued every
+    // One PING for all subjects, sent after the caller (ProtocolHandler.drain) has queued every
     // UNSUB: its PONG proves the server stopped routing all of them, as nats.js's one flush per
     // subscription would.
     this.drained ??= Promise.resolve().then(() => this.protocol.flush());

@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { DEFAULT_CHAT_LOG_RETENTION, ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
-import { NatsSubjectSet } from './bus.nats.subjects.ts';
+import { NatsSubjectRefs } from './bus.nats.subjects.ts';
 import { type BusLog, toBusError, withTimeout } from './bus.nats.util.ts';
 import {
   type Bus,
@@ -16,7 +16,7 @@ import {
   type ChatWindow,
   DEFAULT_CHAT_WINDOW,
   type Payload,
-  type SubjectSet,
+  type SubjectRefs,
   type Subscription,
 } from './bus.ts';
 
@@ -170,8 +170,8 @@ class NatsBus implements Bus {
     return { unsubscribe: () => sub.unsubscribe() };
   }
 
-  subjectSet<K>(handler: (key: K, msg: BusMsg) => void): SubjectSet<K> {
-    return new NatsSubjectSet(this.nc, handler, this.log);
+  subjectRefs<K>(handler: (key: K, msg: BusMsg) => void): SubjectRefs<K> {
+    return new NatsSubjectRefs(this.nc, handler, this.log);
   }
 
   async request(subject: string, data: Payload, opts: { timeoutMs: number }): Promise<BusMsg> {

@@ -12,7 +12,7 @@ export {
   DEFAULT_CHAT_WINDOW,
   isBusError,
   type Payload,
-  type SubjectSet,
+  type SubjectRefs,
   type Subscription,
   type WindowRead,
 } from './bus.ts';

@@ -9,7 +9,7 @@
  */
 
 import type * as uWS from 'uWebSockets.js';
-import type { Bus, SubjectSet, Subscription } from '@parley/bus';
+import type { Bus, SubjectRefs, Subscription } from '@parley/bus';
 import {
   chatFrame,
   ephEnvelope,
@@ -62,19 +62,17 @@ export interface FanoutOptions {
 export class Fanout {
   private readonly rooms = new Map<string, Channel>();
   /**
-   * `user.<id>` of every user with a local connection, and `presence.user.<id>` of every watched
-   * user: one interest each on the server, in a SubjectSet (~0.2 KiB per user, where a
-   * subscription with its own closure took ~1.5 KiB: most of an idle connection's cost).
+   * `user.<id>` of every user with a local connection (a reference per connection), and
+   * `presence.user.<id>` of every watched user (a reference per watching connection): one interest
+   * each on the server, held in SubjectRefs (~0.1 KiB per user, where a subscription with its
+   * own closure took ~1.5 KiB: most of an idle connection's cost).
    */
-  private readonly users: SubjectSet<string>;
-  private readonly watched: SubjectSet<string>;
-  /** References per user id (local connections; watching connections). */
-  private readonly userRefs = new Map<string, number>();
-  private readonly watchRefs = new Map<string, number>();
+  private readonly users: SubjectRefs<string>;
+  private readonly watched: SubjectRefs<string>;
 
   constructor(private readonly o: FanoutOptions) {
-    this.users = o.bus.subjectSet((userId, msg) => this.deliverUser(userId, msg.string()));
-    this.watched = o.bus.subjectSet((userId, msg) => o.app.publish(topics.watch(userId), msg.data, false));
+    this.users = o.bus.subjectRefs((userId, msg) => this.deliverUser(userId, msg.string()));
+    this.watched = o.bus.subjectRefs((userId, msg) => o.app.publish(topics.watch(userId), msg.data, false));
   }
 
   /** Takes a reference on the room; resolves once NATS has confirmed its subscriptions. */
@@ -136,11 +134,11 @@ export class Fanout {
   }
 
   acquireUser(userId: string): void {
-    if (this.ref(this.userRefs, userId)) this.users.add(Subjects.user(userId), userId);
+    if (this.users.acquire(Subjects.user(userId), userId)) this.o.metrics.natsSubscriptions.inc();
   }
 
   releaseUser(userId: string): void {
-    if (this.unref(this.userRefs, userId)) this.users.delete(Subjects.user(userId));
+    if (this.users.release(Subjects.user(userId))) this.o.metrics.natsSubscriptions.dec();
   }
 
   /** Replaces the connection's watch list; one NATS subscription per watched user per gateway. */
@@ -150,7 +148,7 @@ export class Fanout {
     for (const u of prev) if (!next.has(u)) this.unwatchOne(w, u);
     for (const u of next) {
       if (prev.has(u)) continue;
-      if (this.ref(this.watchRefs, u)) this.watched.add(Subjects.presenceUser(u), u);
+      if (this.watched.acquire(Subjects.presenceUser(u), u)) this.o.metrics.natsSubscriptions.inc();
       if (!w.closed) w.ws.subscribe(topics.watch(u));
     }
     w.watching = [...next];
@@ -163,28 +161,7 @@ export class Fanout {
 
   private unwatchOne(w: Watcher, u: string): void {
     if (!w.closed) w.ws.unsubscribe(topics.watch(u));
-    if (this.unref(this.watchRefs, u)) this.watched.delete(Subjects.presenceUser(u));
-  }
-
-  /** Counts a reference; true for the first (subscribe now). */
-  private ref(refs: Map<string, number>, id: string): boolean {
-    const n = refs.get(id) ?? 0;
-    refs.set(id, n + 1);
-    if (n === 0) this.o.metrics.natsSubscriptions.inc();
-    return n === 0;
-  }
-
-  /** Drops a reference; true for the last (unsubscribe now). */
-  private unref(refs: Map<string, number>, id: string): boolean {
-    const n = refs.get(id);
-    if (n === undefined) return false;
-    if (n > 1) {
-      refs.set(id, n - 1);
-      return false;
-    }
-    refs.delete(id);
-    this.o.metrics.natsSubscriptions.dec();
-    return true;
+    if (this.watched.release(Subjects.presenceUser(u))) this.o.metrics.natsSubscriptions.dec();
   }
 
   get roomCount(): number {
@@ -232,7 +209,5 @@ export class Fanout {
     }
     this.users.clear();
     this.watched.clear();
-    this.userRefs.clear();
-    this.watchRefs.clear();
   }
 }
