@@ -89,7 +89,9 @@ export function table(rows: Row[]): string {
       r.scenario === 'latency'
         ? `p50 ${e.p50} µs, p99.9 ${e.p999} µs, ${Math.round(Number(e.deliveriesPerSec)).toLocaleString('en-US')} deliveries/s`
         : r.scenario === 'idle'
-          ? `${e.connections} conns${e.gateways ? ` over ${e.gateways} gateways` : ', 1 process'}`
+          ? `${e.connections} conns${e.gateways ? ` over ${e.gateways} gateways` : ', 1 process'}; ${(
+              Number(e.overallBytesPerConn) / 1024
+            ).toFixed(2)} KiB/conn over all connections`
           : r.scenario === 'connect'
             ? `${e.ok}/${e.total} ok`
             : `RSS ${e.serverRssPerConnBytes} B/member; closes ${JSON.stringify(e.closes)}`;
