@@ -6,6 +6,7 @@ import {
   INBOX_MORE_CAP,
   type Inbox,
   type InboxPage,
+  type KeyClaim,
   type StoredNotification,
   toNotification,
 } from './inbox.ts';
@@ -18,12 +19,15 @@ export class MemoryInbox implements Inbox, IdempotencyStore {
   readonly #keys = new Set<string>();
   readonly #claims = new Map<string, { value: unknown; expireAt: number }>();
 
-  async insertMany(list: readonly StoredNotification[]): Promise<void> {
+  async insertMany(list: readonly StoredNotification[]): Promise<number> {
+    let stored = 0;
     for (const n of list) {
       if (this.#byId.has(n.id) || (n.key !== undefined && this.#keys.has(n.key))) continue;
       this.#byId.set(n.id, structuredClone(n));
       if (n.key !== undefined) this.#keys.add(n.key);
+      stored++;
     }
+    return stored;
   }
 
   async unread(user: string, limit: number, cap = INBOX_MORE_CAP): Promise<InboxPage> {
@@ -79,5 +83,11 @@ export class MemoryInbox implements Inbox, IdempotencyStore {
     if (cur && live(cur.expireAt, now)) return structuredClone(cur.value) as T;
     this.#claims.set(key, { value: structuredClone(value), expireAt: now + ttlMs });
     return null;
+  }
+
+  async claimMany<T>(claims: readonly KeyClaim<T>[], ttlMs: number): Promise<(T | null)[]> {
+    const out: (T | null)[] = [];
+    for (const c of claims) out.push(await this.claimKey(c.key, c.value, ttlMs));
+    return out;
   }
 }

@@ -6,12 +6,13 @@
  * documents regardless, since TTL deletion lags (up to a minute on mongod, never on FerretDB v1).
  */
 import type { Notification } from '@parley/protocol';
-import type { Collection, Db, Filter } from 'mongodb';
+import { type Collection, type Db, type Filter, MongoBulkWriteError } from 'mongodb';
 import {
   type IdempotencyStore,
   INBOX_MORE_CAP,
   type Inbox,
   type InboxPage,
+  type KeyClaim,
   type StoredNotification,
 } from './inbox.ts';
 import { clampLimit } from './messages.ts';
@@ -47,12 +48,13 @@ export class MongoInbox implements Inbox, IdempotencyStore {
    * Unordered insert: a duplicate id or key fails only its own document and the server goes on
    * with the rest (mongod and FerretDB v1 alike, for inserts), so a duplicate-only error is success.
    */
-  async insertMany(list: readonly StoredNotification[]): Promise<void> {
-    if (list.length === 0) return;
+  async insertMany(list: readonly StoredNotification[]): Promise<number> {
+    if (list.length === 0) return 0;
     try {
-      await this.#notes.insertMany(list.map(toDoc), { ordered: false });
+      return (await this.#notes.insertMany(list.map(toDoc), { ordered: false })).insertedCount;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
+      return list.length - (duplicateIndexes(err)?.length ?? list.length);
     }
   }
 
@@ -109,6 +111,36 @@ export class MongoInbox implements Inbox, IdempotencyStore {
       if (cur) await this.#claims.deleteOne({ _id: key, expireAt: cur.expireAt });
     }
   }
+
+  /**
+   * One unordered insert for every claim; the few that hit an existing key (retries) then go
+   * through `claimKey`, which reads the first answer or takes over an expired key.
+   */
+  async claimMany<T>(claims: readonly KeyClaim<T>[], ttlMs: number): Promise<(T | null)[]> {
+    if (claims.length === 0) return [];
+    const expireAt = new Date(Date.now() + ttlMs);
+    const docs = claims.map((c) => ({ _id: c.key, valueJson: JSON.stringify(c.value), expireAt }));
+    let lost: number[] = [];
+    try {
+      await this.#claims.insertMany(docs, { ordered: false });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      lost = duplicateIndexes(err) ?? claims.map((_, i) => i);
+    }
+    const out: (T | null)[] = claims.map(() => null);
+    await Promise.all(
+      lost.map(async (i) => {
+        const c = claims[i] as KeyClaim<T>;
+        out[i] = await this.claimKey(c.key, c.value, ttlMs);
+      }),
+    );
+    return out;
+  }
+}
+
+/** The positions of a bulk insert's refused documents; undefined when the error does not say. */
+function duplicateIndexes(err: unknown): number[] | undefined {
+  return err instanceof MongoBulkWriteError ? [err.writeErrors].flat().map((e) => e.index) : undefined;
 }
 
 function unexpired(): Filter<NotificationDoc> {

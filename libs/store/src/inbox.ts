@@ -20,8 +20,11 @@ export interface InboxPage {
 }
 
 export interface Inbox {
-  /** Stores every notification whose id (and key, if any) is new; the rest are skipped, not errors. */
-  insertMany(list: readonly StoredNotification[]): Promise<void>;
+  /**
+   * Stores every notification whose id (and key, if any) is new; the rest are skipped, not errors.
+   * Resolves with how many were new (a retry that rewrites stored rows counts 0).
+   */
+  insertMany(list: readonly StoredNotification[]): Promise<number>;
   /** The user's newest `limit` unread, unexpired notifications. */
   unread(user: string, limit: number, cap?: number): Promise<InboxPage>;
   /** The user's unexpired notifications among `ids`, read or not (others' ids are ignored), in no order. */
@@ -35,12 +38,23 @@ export interface Inbox {
   purgeExpired(): Promise<number>;
 }
 
+export interface KeyClaim<T> {
+  key: string;
+  value: T;
+}
+
 export interface IdempotencyStore {
   /**
    * Claims `key` for `ttlMs` with the answer `value`. Resolves null when this call won the key (go
    * ahead and do the work), or with the first claimer's value while the key lives (answer that).
+   * Exactly one of any number of concurrent claims of a key wins.
    */
   claimKey<T>(key: string, value: T, ttlMs: number): Promise<T | null>;
+  /**
+   * `claimKey` for many keys in one write: one result per claim, in order. A key claimed twice in
+   * the same call is won by its first claim.
+   */
+  claimMany<T>(claims: readonly KeyClaim<T>[], ttlMs: number): Promise<(T | null)[]>;
 }
 
 /** More unread are counted up to this many (an inbox badge shows 1000+). */

@@ -1,4 +1,4 @@
-export type { IdempotencyStore, Inbox, InboxPage, StoredNotification } from './inbox.ts';
+export type { IdempotencyStore, Inbox, InboxPage, KeyClaim, StoredNotification } from './inbox.ts';
 export { INBOX_MORE_CAP } from './inbox.ts';
 export type {
   Conversation,

@@ -3,7 +3,7 @@
  * test/store.mongo.int.test.ts). `make` is called per test and must return empty stores.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StoredNotification } from './inbox.ts';
+import { inboxTests } from './inbox.contract.ts';
 import type { StoredMessage } from './messages.ts';
 import { conversationsWithUnread, type Stores } from './stores.ts';
 
@@ -18,7 +18,6 @@ export function msg(
 
 const seqs = (p: { messages: { seq: number }[] }) => p.messages.map((m) => m.seq);
 const prevs = (p: { messages: { prev: number }[] }) => p.messages.map((m) => m.prev);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function storeContract(
   name: string,
@@ -207,91 +206,5 @@ function readTests(get: () => Stores) {
     expect(Object.keys(counts)).toHaveLength(101);
     expect([counts.room0, counts.room1, counts.room2, counts.empty]).toEqual([1, 0, 3, 0]);
     expect((await reads.unreadCounts('u', ['room5'], 2)).room5).toBe(2);
-  });
-}
-
-function note(id: string, createdAt: number, extra: Partial<StoredNotification> = {}): StoredNotification {
-  return { id, user: 'u', title: `t-${id}`, body: `b-${id}`, createdAt, read: false, ...extra };
-}
-
-function inboxTests(get: () => Stores) {
-  it('lists unread newest first with a capped count of the rest', async () => {
-    const { inbox } = get();
-    await inbox.insertMany([
-      note('n1', 1),
-      note('n2', 2, { data: { $k: { 'x.y': 1 } } }),
-      note('n3', 3),
-      note('n4', 4),
-    ]);
-    await inbox.insertMany([note('other', 5, { user: 'v' })]);
-    const page = await inbox.unread('u', 2);
-    expect(page.unread).toEqual([
-      { id: 'n4', title: 't-n4', body: 'b-n4', createdAt: 4, read: false },
-      { id: 'n3', title: 't-n3', body: 'b-n3', createdAt: 3, read: false },
-    ]);
-    expect(page.more).toBe(2);
-    expect((await inbox.unread('u', 1, 2)).more).toBe(2);
-    expect((await inbox.unread('u', 10)).unread[2]?.data).toEqual({ $k: { 'x.y': 1 } });
-  });
-
-  it('stores each id and each key once, the rest of a batch still landing', async () => {
-    const { inbox } = get();
-    await inbox.insertMany([note('n1', 1, { key: 'k1' })]);
-    await inbox.insertMany([note('n1', 9, { title: 'again' }), note('n2', 2, { key: 'k1' }), note('n3', 3)]);
-    await inbox.insertMany([note('n3', 3), note('n4', 4)]);
-    const page = await inbox.unread('u', 10);
-    expect(page.unread.map((n) => [n.id, n.title])).toEqual([
-      ['n4', 't-n4'],
-      ['n3', 't-n3'],
-      ['n1', 't-n1'],
-    ]);
-  });
-
-  it('marks the user’s own notifications read and counts the changes', async () => {
-    const { inbox } = get();
-    await inbox.insertMany([note('n1', 1), note('n2', 2), note('v1', 3, { user: 'v' })]);
-    expect(await inbox.markRead('u', ['n1', 'v1', 'missing'])).toBe(1);
-    expect(await inbox.markRead('u', ['n1'])).toBe(0);
-    expect(await inbox.markRead('u', [])).toBe(0);
-    expect((await inbox.unread('u', 10)).unread.map((n) => n.id)).toEqual(['n2']);
-    expect((await inbox.unread('v', 10)).unread.map((n) => n.id)).toEqual(['v1']);
-  });
-
-  it('finds the user’s own notifications by id, read or not', async () => {
-    const { inbox } = get();
-    await inbox.insertMany([note('n1', 1), note('n2', 2, { data: { a: 1 } }), note('v1', 3, { user: 'v' })]);
-    await inbox.markRead('u', ['n1']);
-    const found = await inbox.find('u', ['n2', 'n1', 'v1', 'missing', 'n1']);
-    expect(found.sort((x, y) => x.createdAt - y.createdAt)).toEqual([
-      { id: 'n1', title: 't-n1', body: 'b-n1', createdAt: 1, read: true },
-      { id: 'n2', title: 't-n2', body: 'b-n2', data: { a: 1 }, createdAt: 2, read: false },
-    ]);
-    expect(await inbox.find('u', [])).toEqual([]);
-  });
-
-  it('hides expired notifications and purges them', async () => {
-    const { inbox } = get();
-    const now = Date.now();
-    await inbox.insertMany([
-      note('old', 1, { expireAt: now - 1000 }),
-      note('live', 2, { expireAt: now + 60_000 }),
-    ]);
-    expect((await inbox.unread('u', 10)).unread.map((n) => n.id)).toEqual(['live']);
-    expect(await inbox.purgeExpired()).toBe(1);
-    expect(await inbox.purgeExpired()).toBe(0);
-  });
-
-  it('claims an idempotency key once; the first answer is returned until it expires', async () => {
-    const { idempotency } = get();
-    expect(await idempotency.claimKey('k', { id: 'first', recipients: 2 }, 60_000)).toBeNull();
-    expect(await idempotency.claimKey('k', { id: 'second', recipients: 5 }, 60_000)).toEqual({
-      id: 'first',
-      recipients: 2,
-    });
-    expect(await idempotency.claimKey('other', 1, 60_000)).toBeNull();
-    expect(await idempotency.claimKey('short', 'a', 1)).toBeNull();
-    await sleep(20);
-    expect(await idempotency.claimKey('short', 'b', 60_000)).toBeNull();
-    expect(await idempotency.claimKey('short', 'c', 60_000)).toBe('b');
   });
 }
