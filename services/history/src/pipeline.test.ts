@@ -78,6 +78,24 @@ describe('bridge + writer on memory drivers', () => {
     expect(retries.values.find((v) => v.labels.stage === 'writer')?.value).toBe(3);
   });
 
+  it('drain ends the back-off of every partition retrying a failing store', async () => {
+    // Ten minutes of back-off: drain() can only resolve within the test's timeout if stop() wakes
+    // every sleeping partition, not just the last one that went to sleep.
+    const h = await startMemoryHistory({ HISTORY_RETRY_MIN: '600s', HISTORY_RETRY_MAX: '600s' }, (s) => ({
+      ...s,
+      sink: { write: () => Promise.reject(new Error('mongo down')) },
+    }));
+    for (let i = 0; i < 20; i++) await appendChat(h.bus, `down-${i}`, i);
+    await eventually(async () => {
+      const retries = await h.service.metrics.retries.get();
+      expect(retries.values.find((v) => v.labels.stage === 'writer')?.value).toBeGreaterThanOrEqual(2);
+    });
+    await h.service.drain();
+    expect(h.service.writer.written).toBe(0);
+    await h.stream.stop();
+    await h.bus.close();
+  });
+
   it('publishes a stats heartbeat on ops.stats', async () => {
     await using h = await startMemoryHistory({ HISTORY_STATS_INTERVAL: '50ms' });
     await appendChat(h.bus, 'stats', 1);

@@ -37,15 +37,17 @@ export class WriterStopped extends Error {
 export class Writer {
   private consumer: StreamConsumer | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
+  /** Ends every back-off at once: partitions retry concurrently, each in its own sleep. */
+  private readonly wakers = new Set<() => void>();
   written = 0;
   deadLettered = 0;
 
   constructor(private readonly d: WriterDeps) {}
 
-  /** Resolves once the member joined its group. */
+  /** Resolves once the member joined its group. May follow stop() (the bench pauses the writer). */
   async start(): Promise<void> {
     const { stream, group, topic, batch } = this.d;
+    this.stopping = false;
     this.consumer = await stream.consume({ group, topics: [topic], maxBatch: batch }, (records) =>
       this.handle(records),
     );
@@ -59,7 +61,7 @@ export class Writer {
   /** Ends any retry wait, lets the in-flight write settle, and leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
     await this.consumer?.stop();
     this.consumer = undefined;
   }
@@ -130,12 +132,13 @@ export class Writer {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
+        this.wakers.delete(done);
         resolve();
-      }
-      this.wake = done;
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
     });
   }
 }
