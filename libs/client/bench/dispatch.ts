@@ -75,6 +75,7 @@ for (let p = 0; p < PASSES; p++) {
 }
 if (delivered !== FRAMES * PASSES || parsed !== FRAMES * PASSES)
   throw new Error(`lost frames: SDK delivered ${delivered}, bare parsed ${parsed} of ${FRAMES * PASSES}`);
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 const b = median(bareUs);
 const s = median(sdkUs);
@@ -93,10 +94,10 @@ writeFileSync(
       frames: FRAMES,
       passes: PASSES,
       node: process.version,
-      bareUs: b,
-      sdkUs: s,
-      ownUs: own,
-      loadavg: loadavg(),
+      bareUs: round3(b),
+      sdkUs: round3(s),
+      ownUs: round3(own),
+      loadavg: loadavg().map(round3),
     },
     null,
     2,
