@@ -100,6 +100,8 @@ class NatsBus implements Bus {
   private up = true;
   private waiters: (() => void)[] = [];
   private chatLog: NatsChatLog | undefined;
+  /** Their queued SUBs and UNSUBs are sent before a flush, so flush still covers subscriptions. */
+  private readonly subjectRefsList: NatsSubjectRefs<unknown>[] = [];
 
   constructor(
     private readonly nc: NatsConnection,
@@ -171,7 +173,9 @@ class NatsBus implements Bus {
   }
 
   subjectRefs<K>(handler: (key: K, msg: BusMsg) => void): SubjectRefs<K> {
-    return new NatsSubjectRefs(this.nc, handler, this.log);
+    const refs = new NatsSubjectRefs(this.nc, handler, this.log);
+    this.subjectRefsList.push(refs as NatsSubjectRefs<unknown>);
+    return refs;
   }
 
   async request(subject: string, data: Payload, opts: { timeoutMs: number }): Promise<BusMsg> {
@@ -183,6 +187,7 @@ class NatsBus implements Bus {
   }
 
   async flush(): Promise<void> {
+    for (const r of this.subjectRefsList) r.sendPending();
     try {
       await this.nc.flush();
     } catch (e) {

@@ -25,7 +25,8 @@ export interface Subscription {
  * own interest on the server while it has a reference: a message reaches this process only for
  * subjects held here. Built for per-user subjects on a gateway with tens of thousands of users: a
  * subject costs one small record (its count included), not a subscription object and a closure
- * (nats.js: ~0.1 KiB instead of ~1.5 KiB).
+ * (nats.js: ~0.2 KiB instead of ~1.5 KiB). Changes of interest may reach the server up to one
+ * event-loop turn later (NATS: batched, one write per turn); `flush()` sends them first.
  */
 export interface SubjectRefs<K> {
   /**
@@ -33,7 +34,7 @@ export interface SubjectRefs<K> {
    * with `key` (later keys are ignored). True when this call started it.
    */
   acquire(subject: string, key: K): boolean;
-  /** Drops a reference; the last one ends delivery (the server is told at once). True when this call ended it. */
+  /** Drops a reference; the last one ends delivery at once. True when this call ended it. */
   release(subject: string): boolean;
   /** Subjects held. */
   readonly size: number;

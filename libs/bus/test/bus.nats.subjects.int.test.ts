@@ -1,8 +1,8 @@
 /**
  * What NatsSubjectRefs relies on in nats.js's protocol handler beyond the contract suite: its
  * subjects are subscribed again after a reconnect, a connection drain delivers what was published
- * before it and then ends every subject, and a closed connection leaves none held. Core NATS
- * only, so the run's shared server is enough.
+ * before it and then ends every subject, queued changes go out with the turn, and a closed
+ * connection leaves none held. Core NATS only, so the run's shared server is enough.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventually, type ServerHandle, startNats, uniquePrefix } from '@parley/testkit';
@@ -49,7 +49,11 @@ describe('NATS subject refs', () => {
     refs.acquire(`${p}.a`, 'A');
     refs.acquire(`${p}.b`, 'B');
     refs.acquire(`${p}.c`, 'C');
+    refs.sendPending();
+    await nc.flush();
+    expect(await ask(`${p}.c`)).toBe('C');
     refs.release(`${p}.c`);
+    refs.sendPending();
     await nc.flush();
     expect(await ask(`${p}.a`)).toBe('A');
 
@@ -73,6 +77,7 @@ describe('NATS subject refs', () => {
       () => {},
     );
     for (let i = 0; i < 50; i++) refs.acquire(`${p}.u${i}`, i);
+    refs.sendPending();
     await nc.flush();
     for (let i = 0; i < 50; i++) other.publish(`${p}.u${i}`, 'x');
     await other.flush();
@@ -85,6 +90,22 @@ describe('NATS subject refs', () => {
     await eventually(async () => expect(await ask(`${p}.u0`)).toMatch(/no responders/), WAIT);
   });
 
+  it('queued changes go out with the turn: acquired and released in one turn sends nothing', async () => {
+    const refs = new NatsSubjectRefs<string>(
+      nc,
+      (key, m) => m.respond(key),
+      () => {},
+    );
+    refs.acquire(`${p}.kept`, 'K');
+    refs.acquire(`${p}.brief`, 'B');
+    refs.release(`${p}.brief`);
+    await new Promise((r) => setImmediate(r));
+    await nc.flush();
+    expect(await ask(`${p}.kept`)).toBe('K');
+    expect(await ask(`${p}.brief`)).toMatch(/no responders/);
+    expect(refs.size).toBe(1);
+  });
+
   it('a closed connection leaves no subject held', async () => {
     const refs = new NatsSubjectRefs<number>(
       nc,
@@ -92,6 +113,8 @@ describe('NATS subject refs', () => {
       () => {},
     );
     refs.acquire(`${p}.x`, 1);
+    refs.sendPending();
+    refs.acquire(`${p}.y`, 2);
     await nc.close();
     expect(refs.size).toBe(0);
   });

@@ -64,7 +64,7 @@ export class Fanout {
   /**
    * `user.<id>` of every user with a local connection (a reference per connection), and
    * `presence.user.<id>` of every watched user (a reference per watching connection): one interest
-   * each on the server, held in SubjectRefs (~0.1 KiB per user, where a subscription with its
+   * each on the server, held in SubjectRefs (~0.2 KiB per user, where a subscription with its
    * own closure took ~1.5 KiB: most of an idle connection's cost).
    */
   private readonly users: SubjectRefs<string>;
