@@ -4,15 +4,15 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
-import { AuthError } from './errors.ts';
+import { JwksKeys } from './keys.jwks.ts';
+import { algorithmsOf, RSA_MIN_BITS, type VerifyKey } from './verify.key.ts';
 
 export interface AuthOptions {
   /** HS256 shared secret (AUTH_JWT_SECRET), at least 32 bytes. */
   secret?: string;
   /** PEM public key or certificate (AUTH_PUBLIC_KEY_FILE): RSA -> RS256, P-256 -> ES256, Ed25519 -> EdDSA. */
   publicKeyFile?: string;
-  /** JWKS endpoint (AUTH_JWKS_URL), fetched lazily and cached by jose; asymmetric algorithms only. */
+  /** JWKS endpoint (AUTH_JWKS_URL), fetched lazily and cached; asymmetric algorithms only. */
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
@@ -20,22 +20,25 @@ export interface AuthOptions {
   clockToleranceSec?: number;
 }
 
-export interface KeySource {
-  algorithms: string[];
-  getKey: JWTVerifyGetKey;
-}
+export type KeySource =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'key'; key: VerifyKey }
+  | { kind: 'jwks'; jwks: JwksKeys };
 
 export const HS_MIN_SECRET_BYTES = 32;
-const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'];
 
-/** Imports an HS256 secret once; RFC 7518 §3.2 requires a key at least as long as the hash. */
-export async function importHmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  const bytes = new TextEncoder().encode(secret);
-  if (bytes.length < HS_MIN_SECRET_BYTES) {
-    throw new Error(
-      `auth: the HS256 secret must be at least ${HS_MIN_SECRET_BYTES} bytes (got ${bytes.length})`,
-    );
+/** RFC 7518 §3.2 requires an HS256 key at least as long as the hash. */
+function checkSecret(secret: string): void {
+  const bytes = Buffer.byteLength(secret);
+  if (bytes < HS_MIN_SECRET_BYTES) {
+    throw new Error(`auth: the HS256 secret must be at least ${HS_MIN_SECRET_BYTES} bytes (got ${bytes})`);
   }
+}
+
+/** Imports an HS256 secret once (signing dev and test tokens). */
+export async function importHmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
+  checkSecret(secret);
+  const bytes = new TextEncoder().encode(secret);
   return crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
 }
 
@@ -47,16 +50,15 @@ export async function resolveKeySource(opts: AuthOptions): Promise<KeySource> {
         `or jwksUrl (AUTH_JWKS_URL); got ${given.length === 0 ? 'none' : given.join(' and ')}`,
     );
   }
-  if (opts.secret) return fixedKey(['HS256'], await importHmacKey(opts.secret, 'verify'));
-  if (opts.publicKeyFile) return publicKeySource(opts.publicKeyFile);
-  return jwksSource(opts.jwksUrl ?? '');
+  if (opts.secret) {
+    checkSecret(opts.secret);
+    return { kind: 'secret', secret: opts.secret };
+  }
+  if (opts.publicKeyFile) return { kind: 'key', key: await publicKey(opts.publicKeyFile) };
+  return { kind: 'jwks', jwks: new JwksKeys(jwksUrl(opts.jwksUrl ?? '')) };
 }
 
-function fixedKey(algorithms: string[], key: CryptoKey | KeyObject): KeySource {
-  return { algorithms, getKey: async () => key };
-}
-
-async function publicKeySource(file: string): Promise<KeySource> {
+async function publicKey(file: string): Promise<VerifyKey> {
   let key: KeyObject;
   try {
     key = createPublicKey(await readFile(file, 'utf8'));
@@ -65,37 +67,24 @@ async function publicKeySource(file: string): Promise<KeySource> {
       cause: err,
     });
   }
-  return fixedKey(algorithmsFor(key, file), key);
-}
-
-function algorithmsFor(key: KeyObject, file: string): string[] {
+  const algorithms = algorithmsOf(key);
+  if (algorithms.length > 0) return { key, algorithms };
   const type = key.asymmetricKeyType;
-  if (type === 'rsa') return ['RS256'];
-  if (type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return ['ES256'];
-  if (type === 'ed25519') return ['EdDSA', 'Ed25519'];
-  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const { namedCurve: curve, modulusLength: bits } = key.asymmetricKeyDetails ?? {};
+  if (type === 'rsa')
+    throw new Error(`auth: the RSA key in ${file} has ${bits} bits; RS256 needs at least ${RSA_MIN_BITS}`);
   throw new Error(
     `auth: unsupported key type in ${file}: ${type}${curve ? ` ${curve}` : ''} (use RSA, P-256 or Ed25519)`,
   );
 }
 
-function jwksSource(jwksUrl: string): KeySource {
+function jwksUrl(text: string): URL {
   let url: URL;
   try {
-    url = new URL(jwksUrl);
+    url = new URL(text);
   } catch (err) {
     throw new Error('auth: jwksUrl is not a URL', { cause: err });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('auth: jwksUrl must be http(s)');
-  const jwks = createRemoteJWKSet(url);
-  // Any failure to find a key (no kid match, endpoint down, bad document) is the server's problem
-  // or an unknown signer, never a verdict on the signature: report it as no_key.
-  const getKey: JWTVerifyGetKey = async (header, token) => {
-    try {
-      return await jwks(header, token);
-    } catch (err) {
-      throw new AuthError('no_key', 'no signing key found for this token', { cause: err });
-    }
-  };
-  return { algorithms: ASYMMETRIC_ALGS, getKey };
+  return url;
 }

@@ -57,16 +57,17 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
       if (origin && !host.originAllowed(origin)) return refuse(res, '403 Forbidden', 'origin not allowed');
       if (host.conns.size >= cfg.connectionsPerInstance)
         return refuse(res, '503 Service Unavailable', 'gateway is full');
-      if (ctx.verifier.verifySync) {
-        // HS256: verified right here, so the upgrade happens inside this callback (uWS corks it).
-        let data: SocketData;
-        try {
-          data = { identity: ctx.verifier.verifySync(token) };
-        } catch (e) {
-          data = { authError: (e as Error).message.slice(0, 100) };
-        }
-        return res.upgrade(data, key, protocol, extensions, context);
+      // Every key source verifies synchronously (HS256, PEM, JWKS keys already fetched), so the
+      // upgrade happens inside this callback, which uWS corks itself.
+      let verdict: SocketData | undefined;
+      try {
+        const identity = ctx.verifier.verifySync(token);
+        if (identity) verdict = { identity };
+      } catch (e) {
+        verdict = { authError: (e as Error).message.slice(0, 100) };
       }
+      if (verdict) return res.upgrade(verdict, key, protocol, extensions, context);
+      // A JWKS token whose kid was not seen yet: the key is fetched first (once per kid and cache age).
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
@@ -79,8 +80,7 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
         if (aborted) return;
         // Not wrapped in res.cork(): with this uWS build an upgrade inside cork sometimes closed the
         // new socket with 1006 right after open (~25% of fresh processes, 0 of 32 without cork).
-        // uWS warns on stderr for an uncorked upgrade; only key sources without a synchronous
-        // check (PEM key file, JWKS) take this path.
+        // uWS warns on stderr for an uncorked upgrade; only a JWKS key fetch leads here.
         res.upgrade(data, key, protocol, extensions, context);
       }
     },
