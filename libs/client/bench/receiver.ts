@@ -12,7 +12,7 @@
  * the window: ELU near 1 means the receiver, not the pipeline, was the bottleneck.
  */
 import { performance } from 'node:perf_hooks';
-import { ParleyClient, type SocketCtor } from '@parley/client';
+import { ParleyClient } from '@parley/client';
 import WebSocket from 'ws';
 
 export type Kind = 'sdk' | 'sdk-ws' | 'ws' | 'websocket';
@@ -69,7 +69,7 @@ async function sdk(kind: 'sdk' | 'sdk-ws', url: string, room: string, token: str
   const client = new ParleyClient({
     url,
     token,
-    ...(kind === 'sdk-ws' ? { WebSocket: WebSocket as unknown as SocketCtor } : {}),
+    ...(kind === 'sdk-ws' ? { WebSocket } : {}),
   });
   client.on('message', () => received++);
   client.on('gap', () => drops++);

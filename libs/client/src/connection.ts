@@ -10,7 +10,7 @@
 import type { ClientFrame, RequestId, ServerFrame, ServerFrameOf } from '@parley/protocol';
 import { AuthError, ClosedError, DisconnectedError, ServerError, TimeoutError } from './errors.ts';
 import type { ConnectionState, Emitter, StateChange } from './events.ts';
-import type { Resolved, SocketLike, TimerHandle } from './options.ts';
+import type { Resolved, SocketClose, SocketLike, SocketMessage, TimerHandle } from './options.ts';
 import { backoffDelay, closeAction, tokenExpiry } from './reconnect.ts';
 
 export type Welcome = ServerFrameOf<'welcome'>;
@@ -142,10 +142,10 @@ export class Connection {
       return this.onClose(1006, 'cannot open a WebSocket');
     }
     this.ws = ws;
-    ws.onmessage = (ev) => {
+    ws.onmessage = (ev: SocketMessage) => {
       if (this.ws === ws) this.onData(ev.data);
     };
-    ws.onclose = (ev) => {
+    ws.onclose = (ev: SocketClose) => {
       if (this.ws === ws) this.onClose(ev.code, ev.reason);
     };
     // Browsers follow an error with a close event, but Node 22's WebSocket leaves a refused

@@ -3,15 +3,29 @@
  * Timers and randomness are injectable so tests drive the state machine deterministically.
  */
 
-/** The part of the WebSocket API the SDK uses (browsers and Node 22's global WebSocket). */
+/**
+ * The part of the WebSocket API the SDK uses: browsers' and Node 22's global WebSocket, and the `ws`
+ * package's class, fit as they are. The SDK only assigns the handlers (and reads `data`, `code` and
+ * `reason` from the events), so their parameters are `never` here: any implementation's own event
+ * types are accepted without a cast.
+ */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: ((ev: never) => void) | null;
+  onmessage: ((ev: never) => void) | null;
+  onclose: ((ev: never) => void) | null;
+  onerror: ((ev: never) => void) | null;
+}
+
+/** What the SDK reads from a socket's events. */
+export interface SocketMessage {
+  data: unknown;
+}
+export interface SocketClose {
+  code: number;
+  reason: string;
 }
 export type SocketCtor = new (url: string) => SocketLike;
 

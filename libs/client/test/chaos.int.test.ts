@@ -6,7 +6,7 @@
  */
 import { uniquePrefix } from '@parley/testkit';
 import { afterAll, expect, inject, it } from 'vitest';
-import { type GapEvent, ParleyClient, type SocketCtor } from '../src/index.ts';
+import { type GapEvent, ParleyClient } from '../src/index.ts';
 import { devToken, type RunningGateway, startGateway } from './gateways.ts';
 
 const CHAOS_MS = Number(process.env.CLIENT_CHAOS_MS ?? 60_000);
@@ -75,7 +75,7 @@ it(
       const client = new ParleyClient({
         url: `ws://127.0.0.1:${ports[i % 2]}/ws`,
         token: () => devToken(user),
-        WebSocket: TrackedWebSocket as unknown as SocketCtor,
+        WebSocket: TrackedWebSocket,
         backoff: { initialMs: 100, maxMs: 2000, factor: 2 },
         ackTimeoutMs: CHAOS_MS + 60_000,
       });

@@ -6,7 +6,7 @@
 import { eventually, uniquePrefix } from '@parley/testkit';
 import { afterAll, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import { type GapEvent, ParleyClient, type SocketCtor } from '../src/index.ts';
+import { type GapEvent, ParleyClient } from '../src/index.ts';
 import { devToken, type RunningGateway, startGateway } from './gateways.ts';
 
 const sockets: WebSocket[] = [];
@@ -30,7 +30,7 @@ it('delivers every acked message once and in order on ws, across a cut socket', 
   const rx = new ParleyClient({
     url: gateway.url,
     token: () => devToken('rx'),
-    WebSocket: TrackedWs as unknown as SocketCtor,
+    WebSocket: TrackedWs,
     backoff: { initialMs: 50, maxMs: 500, factor: 2 },
   });
   const tx = new ParleyClient({ url: gateway.url, token: () => devToken('tx') });
