@@ -70,6 +70,10 @@ function fmt(v: number, unit: string): string {
   return `${Math.round(v)}/s`;
 }
 
+function int(v: unknown): string {
+  return Math.round(Number(v)).toLocaleString('en-US');
+}
+
 function cores(v: number | undefined): string {
   return v === undefined ? '' : v.toFixed(2);
 }
@@ -87,7 +91,7 @@ export function table(rows: Row[]): string {
     const e = r.extra;
     const notes =
       r.scenario === 'latency'
-        ? `p50 ${e.p50} µs, p99.9 ${e.p999} µs, ${Math.round(Number(e.deliveriesPerSec)).toLocaleString('en-US')} deliveries/s`
+        ? `${e.valid ? '' : '**not valid (fell behind the offered rate)**: '}p50 ${e.p50} µs, p99.9 ${e.p999} µs; ingress ${int(e.ingressPerSec)} of ${int(e.offeredPerSec)} msgs/s, ${int(e.deliveriesPerSec)} deliveries/s`
         : r.scenario === 'idle'
           ? `${e.connections} conns${e.gateways ? ` over ${e.gateways} gateways` : ', 1 process'}; ${(
               Number(e.overallBytesPerConn) / 1024

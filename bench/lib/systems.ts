@@ -33,11 +33,41 @@ export class Publisher {
   }
 }
 
+/**
+ * Several driver processes as one publisher: each gets a shard of the rooms and its share of the
+ * rate (or credit); status sums their counters.
+ */
+export class PublisherGroup {
+  constructor(readonly members: Publisher[]) {}
+
+  send(m: ToServer): void {
+    const n = this.members.length;
+    this.members.forEach((p, i) => {
+      if (m.op === 'plan')
+        p.send({ ...m, shard: [i, n], ...(m.rate === undefined ? {} : { rate: m.rate / n }) });
+      else if (m.op === 'credit') p.send({ op: 'credit', total: Math.ceil(m.total / n) });
+      else p.send(m);
+    });
+  }
+
+  async status(): Promise<ServerStatus> {
+    const all = await Promise.all(this.members.map((p) => p.status()));
+    const extra: Record<string, number> = {};
+    for (const s of all) for (const [k, v] of Object.entries(s.extra)) extra[k] = (extra[k] ?? 0) + v;
+    return {
+      op: 'status',
+      published: all.reduce((a, s) => a + s.published, 0),
+      connections: all.reduce((a, s) => a + s.connections, 0),
+      extra,
+    };
+  }
+}
+
 export interface System {
   name: SystemName;
   mode: ConnectCmd['mode'];
   port: number;
-  publisher: Publisher;
+  publisher: Pick<Publisher, 'send' | 'status'>;
   /** Server-side processes by role, for CPU accounting. */
   pids: Record<string, number[]>;
   /** The process whose RSS is reported per connection. */
@@ -122,26 +152,31 @@ export async function startGatewayProc(
   }
 }
 
+/** The gateway and `drivers` JetStream driver processes (the rooms are sharded over them). */
 export async function startParley(
   natsUrl: string,
   natsPid: number,
   ingress: 'append' | 'core' = 'append',
+  drivers = 1,
 ): Promise<System & { gateway: GatewayProc }> {
-  const [gateway, driver] = await Promise.all([
+  const procs = Array.from({ length: drivers }, () =>
+    forkTs(here('../drivers/jetstream.ts'), { NATS_URL: natsUrl, BENCH_INGRESS: ingress }),
+  );
+  const [gateway] = await Promise.all([
     startGatewayProc(natsUrl),
-    Promise.resolve(forkTs(here('../drivers/jetstream.ts'), { NATS_URL: natsUrl, BENCH_INGRESS: ingress })),
+    ...procs.map((d) => readyPort(d, 'jetstream driver')),
   ]);
-  await readyPort(driver, 'jetstream driver');
+  const publishers = procs.map((d) => new Publisher(d));
   return {
     name: ingress === 'core' ? 'parley-core' : 'parley',
     mode: 'parley',
     port: gateway.port,
     gateway,
-    publisher: new Publisher(driver),
-    pids: { server: [gateway.proc.pid ?? 0], nats: [natsPid], driver: [driver.pid ?? 0] },
+    publisher: drivers === 1 ? (publishers[0] as Publisher) : new PublisherGroup(publishers),
+    pids: { server: [gateway.proc.pid ?? 0], nats: [natsPid], driver: procs.map((d) => d.pid ?? 0) },
     serverPid: gateway.proc.pid ?? 0,
     stop: async () => {
-      await Promise.all([kill(gateway.proc), kill(driver)]);
+      await Promise.all([kill(gateway.proc), ...procs.map(kill)]);
     },
   };
 }

@@ -16,7 +16,8 @@ export interface Target {
 }
 
 export type ToServer =
-  | { op: 'plan'; rooms: number; batch: number; rate?: number }
+  /** `shard: [i, n]`: this process publishes to rooms r<k> with k % n === i (several drivers). */
+  | { op: 'plan'; rooms: number; batch: number; rate?: number; shard?: [number, number] }
   | { op: 'credit'; total: number }
   | { op: 'stop' }
   | { op: 'status' };
@@ -72,9 +73,13 @@ export function serve(target: Target, port: number): void {
     const m = raw as ToServer;
     switch (m.op) {
       case 'plan':
-        rooms = Array.from({ length: m.rooms }, (_, i) => `r${i}`);
+        {
+          const [index, count] = m.shard ?? [0, 1];
+          rooms = [];
+          for (let i = index; i < m.rooms; i += count) rooms.push(`r${i}`);
+        }
         seq.length = 0;
-        for (let i = 0; i < m.rooms; i++) seq.push(0);
+        for (let i = 0; i < rooms.length; i++) seq.push(0);
         batch = m.batch;
         rate = m.rate ?? 0;
         credit = 0;
