@@ -6,7 +6,7 @@
 
 import type * as uWS from 'uWebSockets.js';
 import { bearerToken } from '@parley/auth';
-import { CloseCodes, decodeClientFrame, type RequestId } from '@parley/protocol';
+import { CloseCodes, decodeClientFrame, type RequestId, type ServerFrame } from '@parley/protocol';
 import { clearTyping, commands, leaveRoom } from './commands/index.ts';
 import { Conn, type SocketData } from './connection.ts';
 import { type Ctx, fail } from './context.ts';
@@ -22,10 +22,27 @@ export interface SocketHost {
 
 const utf8 = new TextDecoder();
 
+type WelcomeFrame = Extract<ServerFrame, { type: 'welcome' }>;
+
 export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketData> {
   const { ctx } = host;
   const { cfg } = ctx;
   const unreadOnConnect = new UnreadOnConnect(ctx);
+  // The welcome frame's fields that are the same for every connection, serialised once.
+  const welcomeRest = JSON.stringify({
+    heartbeatMs: cfg.heartbeatMs,
+    protocol: 1,
+    limits: {
+      frameBytes: cfg.frameBytes,
+      bodyChars: cfg.bodyChars,
+      bodyObjectBytes: cfg.bodyObjectBytes,
+      roomsPerConnection: cfg.roomsPerConnection,
+      publishPerSecond: cfg.publishPerSecond,
+      publishBurst: cfg.publishBurst,
+      typingPerSecond: cfg.typingPerSecond,
+      connectionsPerUser: cfg.connectionsPerUser,
+    },
+  } satisfies Omit<WelcomeFrame, 'type' | 'connId' | 'userId' | 'serverTime'>).slice(1);
   const decodeOptions = {
     limits: { bodyChars: cfg.bodyChars, bodyObjectBytes: cfg.bodyObjectBytes },
     maxRoomMembers: cfg.maxRoomMembers,
@@ -107,24 +124,9 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
       ctx.metrics.connects.inc();
       ctx.fanout.acquireUser(conn.userId);
       ws.subscribe(topics.user(conn.userId));
-      conn.send({
-        type: 'welcome',
-        connId: conn.id,
-        userId: conn.userId,
-        heartbeatMs: cfg.heartbeatMs,
-        serverTime: Date.now(),
-        protocol: 1,
-        limits: {
-          frameBytes: cfg.frameBytes,
-          bodyChars: cfg.bodyChars,
-          bodyObjectBytes: cfg.bodyObjectBytes,
-          roomsPerConnection: cfg.roomsPerConnection,
-          publishPerSecond: cfg.publishPerSecond,
-          publishBurst: cfg.publishBurst,
-          typingPerSecond: cfg.typingPerSecond,
-          connectionsPerUser: cfg.connectionsPerUser,
-        },
-      });
+      conn.sendText(
+        `{"type":"welcome","connId":${JSON.stringify(conn.id)},"userId":${JSON.stringify(conn.userId)},"serverTime":${Date.now()},${welcomeRest}`,
+      );
       ctx.presence.delta({
         k: 'connect',
         conn: conn.id,
