@@ -1,5 +1,5 @@
 /**
- * The receiving process of the SDK benchmark (forked by sdk.ts, one per round): `sockets` clients
+ * The receiving process of the SDK benchmark (forked by sdk.ts, one per row): one client per token
  * of one kind in one room, counting `message` frames. Every kind decodes every frame with
  * JSON.parse and looks at its type, so the rows differ only in what sits between the socket and
  * that decode:
@@ -14,18 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { ParleyClient } from '@parley/client';
 import WebSocket from 'ws';
-
-export type Kind = 'sdk' | 'sdk-ws' | 'ws' | 'websocket';
-
-export type ToReceiver =
-  | { op: 'start'; kind: Kind; url: string; room: string; tokens: string[] }
-  | { op: 'measure'; ms: number };
-
-export type FromReceiver =
-  | { op: 'ready' }
-  | { op: 'count'; n: number }
-  | { op: 'result'; messages: number; wallMs: number; cpuUs: number; elu: number; drops: number }
-  | { op: 'failed'; error: string };
+import type { FromReceiver, ToReceiver } from './protocol.ts';
 
 const COUNT_EVERY_MS = 20;
 let received = 0;
@@ -33,8 +22,8 @@ let received = 0;
 let drops = 0;
 
 const send = (m: FromReceiver) => {
-  // After the runner disconnects, a count timer may still fire before the exit.
-  if (process.connected) process.send?.(m);
+  // A failed write means the runner disconnected (a count timer can fire before 'disconnect').
+  if (process.connected) process.send?.(m, undefined, {}, (e) => e && process.exit(0));
 };
 
 /** One raw socket: join after welcome, then count messages; resolves at `joined`. */

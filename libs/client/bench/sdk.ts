@@ -28,7 +28,7 @@ import { startNats } from '@parley/testkit';
 import { CpuMeter } from '../../../bench/lib/proc.ts';
 import { kill, startParley } from '../../../bench/lib/systems.ts';
 import { devToken } from '../test/gateways.ts';
-import type { FromReceiver, Kind, ToReceiver } from './receiver.ts';
+import { KINDS as ALL_KINDS, type FromReceiver, type Kind, type ToReceiver } from './protocol.ts';
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const ROUNDS = env('ROUNDS', 5);
@@ -37,6 +37,9 @@ const WINDOW = env('WINDOW', 2000);
 const WARMUP_MS = env('WARMUP_MS', 2000);
 const MEASURE_MS = env('MEASURE_MS', 5000);
 const KINDS = (process.env.KINDS ?? 'sdk,ws,websocket,sdk-ws').split(',') as Kind[];
+for (const k of KINDS)
+  if (!ALL_KINDS.includes(k)) throw new Error(`KINDS: unknown kind ${k}; use some of ${ALL_KINDS.join(',')}`);
+if (!KINDS.includes('ws')) throw new Error('KINDS must include ws: every ratio is taken against raw ws');
 /** A directory: each receiver runs with --cpu-prof and writes <kind>-<round>.cpuprofile there. */
 const PROFILE = process.env.PROFILE;
 /** Messages the driver may publish per tick (serve.ts); the credit is the real limit. */
