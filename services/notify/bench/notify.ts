@@ -6,6 +6,11 @@
  * - latency: API call -> `notification` frame on a WebSocket of a real gateway, p50/p99, at a
  *   steady request rate.
  * Kafka is not on the API path, so the service runs with the memory stream. Writes results/notify.json.
+ *
+ * NATS is the bench's own server even when NATS_URL is set: on a shared server every gateway of
+ * every other test run sends its `notify.query` lookups to whichever notify is in queue group
+ * 'notify', this one included (1,841 foreign lookups in one 20 s run), and they ran against this
+ * bench's database while it measured.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DEV_SECRET, signToken } from '@parley/auth';
@@ -26,7 +31,7 @@ const LATENCY_USERS = 50;
 const LATENCY_RATE = 50; // requests per second: latency below saturation (throughput is measured above)
 const LATENCY_SECONDS = quick ? 3 : 10;
 
-const nats = await startNats();
+const nats = await startNats({ own: true });
 const mongoServer = await startMongo();
 const mongo = await openMongo(mongoServer.url, uniquePrefix('bench_notify'));
 const log = createTestLogger().logger;

@@ -1,57 +1,47 @@
-import type { StoredNotification } from '@parley/store';
 import { describe, expect, it } from 'vitest';
-import { InboxBatcher } from './batcher.ts';
+import { Batcher } from './batcher.ts';
 
-const row = (id: string): StoredNotification => ({
-  id,
-  user: 'u',
-  title: 't',
-  body: 'b',
-  createdAt: 1,
-  read: false,
-});
+const tick = () => new Promise((r) => setTimeout(r, 5));
 
-describe('InboxBatcher', () => {
-  it('writes concurrent callers together, one write at a time, never splitting a caller', async () => {
+describe('Batcher', () => {
+  it('writes one turn’s callers together, at most maxInFlight writes at once, never splitting a caller', async () => {
     const writes: string[][] = [];
     let inFlight = 0;
-    const batcher = new InboxBatcher(
-      {
-        insertMany: async (rows) => {
-          expect(++inFlight).toBe(1);
-          writes.push(rows.map((r) => r.id));
-          await new Promise((r) => setTimeout(r, 5));
-          inFlight--;
-        },
+    let maxSeen = 0;
+    const batcher = new Batcher<string, string>(
+      async (items) => {
+        maxSeen = Math.max(maxSeen, ++inFlight);
+        writes.push(items);
+        await tick();
+        inFlight--;
+        return items.map((i) => i.toUpperCase());
       },
-      3,
+      { maxItems: 3, maxInFlight: 2 },
     );
-    await Promise.all([
-      batcher.insert([row('a')]),
-      batcher.insert([row('b'), row('c')]),
-      batcher.insert([row('d')]),
-      batcher.insert([row('e'), row('f'), row('g'), row('h')]),
-      batcher.insert([]),
+    const results = await Promise.all([
+      batcher.submit(['a']),
+      batcher.submit(['b', 'c']),
+      batcher.submit(['d']),
+      batcher.submit(['e', 'f', 'g', 'h']),
+      batcher.submit(['i']),
+      batcher.submit([]),
     ]);
-    expect(writes).toEqual([['a'], ['b', 'c', 'd'], ['e', 'f', 'g', 'h']]);
+    expect(writes).toEqual([['a', 'b', 'c'], ['d'], ['e', 'f', 'g', 'h'], ['i']]);
+    expect(maxSeen).toBe(2);
+    expect(results).toEqual([['A'], ['B', 'C'], ['D'], ['E', 'F', 'G', 'H'], ['I'], []]);
   });
 
   it('rejects every caller of a failed write and goes on with the next', async () => {
     let calls = 0;
-    const batcher = new InboxBatcher(
-      {
-        insertMany: async () => {
-          if (calls++ === 1) throw new Error('store down');
-        },
+    const batcher = new Batcher<string, never>(
+      async () => {
+        if (calls++ === 0) throw new Error('store down');
+        return [];
       },
-      10,
+      { maxItems: 10, maxInFlight: 1 },
     );
-    const results = await Promise.allSettled([
-      batcher.insert([row('a')]),
-      batcher.insert([row('b')]),
-      batcher.insert([row('c')]),
-    ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-    await expect(batcher.insert([row('d')])).resolves.toBeUndefined();
+    const failed = await Promise.allSettled([batcher.submit(['a']), batcher.submit(['b'])]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    await expect(batcher.submit(['c'])).resolves.toEqual([]);
   });
 });

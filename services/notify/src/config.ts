@@ -33,6 +33,16 @@ export const notifySchema = {
     min: 1,
     max: 1000,
   }),
+  queryConcurrency: f.int(
+    'NOTIFY_QUERY_CONCURRENCY',
+    'Store lookups of notify.query (unread, read) in flight at once; keep it well below the Mongo pool (20) so inbox writes always find a connection',
+    { default: 4, min: 1, max: 64 },
+  ),
+  queryDeadlineMs: f.ms(
+    'NOTIFY_QUERY_DEADLINE',
+    'A notify.query lookup still queued this long after the request arrived is dropped (the gateway gave up: its REQUEST_TIMEOUT is 3 s)',
+    { default: 3000 },
+  ),
   statsIntervalMs: f.ms('NOTIFY_STATS_INTERVAL', 'Period of the ops.stats heartbeat and Kafka lag sampling', {
     default: 2000,
   }),

@@ -41,6 +41,11 @@ export function createNotifyMetrics(instance: string) {
       buckets: [0, 1, 5, 10, 50, 100, 500, 1000],
       registers,
     }),
+    markedRead: new Counter({
+      name: 'parley_notify_read_total',
+      help: 'Inbox rows marked read by their user (compare with parley_notify_stored_total)',
+      registers,
+    }),
     kafkaLag: new Gauge({
       name: 'parley_notify_kafka_lag',
       help: 'Records not yet committed by a consumer group',
@@ -49,7 +54,7 @@ export function createNotifyMetrics(instance: string) {
     }),
     queries: new Counter({
       name: 'parley_notify_queries_total',
-      help: 'notify.query requests by op and result',
+      help: 'notify.query requests by op and result (ok, bad_request, unavailable, deadline: dropped unrun because the asker had given up)',
       labelNames: ['op', 'result'],
       registers,
     }),

@@ -2,6 +2,13 @@
  * `notify.query` (queue group 'notify'): the gateway asks for a user's unread notifications on
  * connect and marks them read. The gateway has authenticated the user, so the user id is trusted.
  * After a read, every device of the user gets the updated notifications (`read: true`) live.
+ *
+ * Every store lookup goes through one process-wide `Limiter`, sized well below the Mongo driver's
+ * pool. Without it a reconnect storm (thousands of users in a few `unreadMany` requests, each
+ * lookup a collection scan on FerretDB) filled the pool's wait queue, and the inbox writes of
+ * accepted notifications waited behind every queued lookup: the bench saw 202s and live frames
+ * delayed by seconds to minutes. Lookups still queued when the asking gateway has given up
+ * (`deadlineMs`) are dropped unrun.
  */
 import type { Bus, BusMsg, Subscription } from '@parley/bus';
 import type { Logger } from '@parley/log';
@@ -15,6 +22,7 @@ import {
 } from '@parley/protocol';
 import type { Inbox } from '@parley/store';
 import { publishNotification } from './delivery.ts';
+import { DeadlineError, type Limiter } from './limiter.ts';
 import type { NotifyMetrics } from './metrics.ts';
 
 export interface QueryOptions {
@@ -23,6 +31,10 @@ export interface QueryOptions {
   metrics: NotifyMetrics;
   log: Logger;
   unreadLimit: number;
+  /** Shared by every query: bounds the store lookups in flight. */
+  limiter: Limiter;
+  /** A lookup not started this long after its request arrived is dropped (the gateway timed out). */
+  deadlineMs: number;
 }
 
 type Result = NotifyResults[keyof NotifyResults];
@@ -32,57 +44,69 @@ export function serveQueries(o: QueryOptions): Subscription {
 }
 
 async function answer(o: QueryOptions, msg: BusMsg): Promise<void> {
+  const deadline = Date.now() + o.deadlineMs;
   let reply: ServiceReply<Result>;
   let op = 'invalid';
+  let result = 'ok';
   try {
     const req = decode(msg.string());
     op = req.op;
-    const result =
+    const value =
       req.op === 'unread'
-        ? await unread(o, req)
+        ? await unread(o, req, deadline)
         : req.op === 'unreadMany'
-          ? await unreadMany(o, req)
-          : await read(o, req);
-    reply = { ok: true, result };
+          ? await unreadMany(o, req, deadline)
+          : await read(o, req, deadline);
+    reply = { ok: true, result: value };
   } catch (e) {
     const code: ErrorCode = e instanceof BadQuery ? 'bad_request' : 'unavailable';
-    if (code !== 'bad_request') o.log.warn({ err: e, op }, 'notify query failed');
+    result = e instanceof DeadlineError ? 'deadline' : code;
+    if (result === 'unavailable') o.log.warn({ err: e, op }, 'notify query failed');
     reply = { ok: false, code, message: (e as Error).message };
   }
-  o.metrics.queries.inc({ op, result: reply.ok ? 'ok' : reply.code });
+  o.metrics.queries.inc({ op, result });
   msg.respond(JSON.stringify(reply));
 }
 
-async function unread(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unread' }>) {
-  const page = await o.inbox.unread(req.user, Math.min(req.limit, o.unreadLimit));
+async function unread(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unread' }>, deadline: number) {
+  const page = await o.limiter.run(
+    () => o.inbox.unread(req.user, Math.min(req.limit, o.unreadLimit)),
+    deadline,
+  );
   o.metrics.unreadBacklog.observe(page.unread.length + page.more);
   return page;
 }
 
-/** Bounded parallelism: a reconnect storm batches thousands of users into a few requests. */
-const UNREAD_MANY_CONCURRENCY = 16;
-
-async function unreadMany(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unreadMany' }>) {
+/** One lookup per distinct user, all queued on the shared limiter (which bounds the parallelism). */
+async function unreadMany(
+  o: QueryOptions,
+  req: Extract<NotifyRequest, { op: 'unreadMany' }>,
+  deadline: number,
+) {
   const byUser: NotifyResults['unreadMany']['byUser'] = {};
   const users = [...new Set(req.users)];
-  let next = 0;
-  const worker = async () => {
-    while (next < users.length) {
-      const user = users[next++]!;
-      byUser[user] = await unread(o, { op: 'unread', user, limit: req.limit });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(UNREAD_MANY_CONCURRENCY, users.length) }, worker));
+  const lookups = users.map(async (user) => {
+    byUser[user] = await unread(o, { op: 'unread', user, limit: req.limit }, deadline);
+  });
+  // allSettled first: every queued lookup must have settled (run or been refused) before answering.
+  const failed = (await Promise.allSettled(lookups)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return { byUser };
 }
 
 /** Marks read, then syncs the user's devices with what changed (ids that were unread before). */
-async function read(o: QueryOptions, req: Extract<NotifyRequest, { op: 'read' }>) {
-  const unreadBefore = (await o.inbox.find(req.user, req.ids)).filter((n) => !n.read);
-  const updated = await o.inbox.markRead(
-    req.user,
-    unreadBefore.map((n) => n.id),
+async function read(o: QueryOptions, req: Extract<NotifyRequest, { op: 'read' }>, deadline: number) {
+  const unreadBefore = await o.limiter.run(
+    async () => (await o.inbox.find(req.user, req.ids)).filter((n) => !n.read),
+    deadline,
   );
+  const updated = await o.limiter.run(() =>
+    o.inbox.markRead(
+      req.user,
+      unreadBefore.map((n) => n.id),
+    ),
+  );
+  o.metrics.markedRead.inc(updated);
   for (const n of unreadBefore) publishNotification(o.bus, o.metrics, req.user, { ...n, read: true });
   return { updated };
 }

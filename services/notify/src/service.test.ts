@@ -127,6 +127,17 @@ describe('notify.query', () => {
     expect((await h.query<Unread>({ op: 'unread', user: 'u', limit: 10 })).unread).toHaveLength(2);
     await expect(h.query({ op: 'read', user: 'u', ids: 'x' } as never)).rejects.toThrow(/^bad_request: ids:/);
   });
+
+  it('answers unreadMany for every user of a connect batch through the bounded lookups', async () => {
+    h = await startNotify({ NOTIFY_QUERY_CONCURRENCY: '2' });
+    const users = Array.from({ length: 7 }, (_, i) => `m${i}`);
+    await h.post({ to: { users: users.slice(0, 3) }, ...note });
+    const r = await h.query<NotifyResults['unreadMany']>({ op: 'unreadMany', users, limit: 5 });
+    expect(Object.keys(r.byUser).sort()).toEqual(users);
+    expect(users.map((u) => r.byUser[u]?.unread.length)).toEqual([1, 1, 1, 0, 0, 0, 0]);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/parley_notify_unread_backlog_count\{[^}]*\} 7/);
+  });
 });
 
 describe('Kafka ingress and mentions', () => {

@@ -14,6 +14,7 @@ import type { EventStream, StreamConsumer } from '@parley/stream';
 import { NotifyApi } from './api.ts';
 import type { NotifyConfig } from './config.ts';
 import { consumeRequests, INGRESS_GROUP } from './ingress.ts';
+import { Limiter } from './limiter.ts';
 import { consumeMentions, MENTIONS_GROUP } from './mentions.ts';
 import { createNotifyMetrics, type NotifyMetrics } from './metrics.ts';
 import { Notifier } from './notifier.ts';
@@ -51,6 +52,7 @@ export class NotifyService {
       stores: deps.stores,
       bus: deps.bus,
       metrics: this.metrics,
+      log: this.#log,
       batchSize: cfg.batchSize,
       defaultTtlMs: cfg.defaultTtlMs,
       idempotencyTtlMs: cfg.idempotencyTtlMs,
@@ -85,6 +87,8 @@ export class NotifyService {
       metrics: this.metrics,
       log: this.#log,
       unreadLimit: cfg.unreadLimit,
+      limiter: new Limiter(cfg.queryConcurrency),
+      deadlineMs: cfg.queryDeadlineMs,
     });
     await bus.flush();
     this.#consumers.set(
@@ -99,7 +103,10 @@ export class NotifyService {
     this.#log.info({ port: this.#port }, 'notify listening');
   }
 
-  /** Stops the API and consumers after their in-flight work; the drivers stay open (the caller owns them). */
+  /**
+   * Stops the API and consumers after their in-flight work, and lets live deliveries still waiting
+   * for their claim finish; the drivers stay open (the caller owns them).
+   */
   async drain(): Promise<void> {
     this.#running = false;
     if (this.#stats) clearInterval(this.#stats);
@@ -107,6 +114,7 @@ export class NotifyService {
     await this.#api.close();
     await Promise.all([...this.#consumers.values()].map((c) => c.stop()));
     this.#consumers.clear();
+    await this.#notifier.drain();
     await this.#deps.bus.flush().catch(() => {});
   }
 

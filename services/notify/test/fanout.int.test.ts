@@ -8,11 +8,7 @@ let drivers: RealDrivers;
 let h: Harness;
 
 beforeAll(async () => {
-  drivers = await realDrivers({
-    natsUrl: inject('natsUrl'),
-    kafkaBrokers: inject('kafkaBrokers'),
-    mongoUrl: inject('mongoUrl'),
-  });
+  drivers = await realDrivers({ kafkaBrokers: inject('kafkaBrokers'), mongoUrl: inject('mongoUrl') });
   h = await startNotify({ NOTIFY_BATCH: '500' }, drivers);
   // Conversation entries written directly: the history writer's per-message upserts take minutes
   // for 10,000 users on FerretDB, and the directory reads only these entries.

@@ -3,11 +3,12 @@
  * group member cannot stall other tests' consumer groups) and is killed with SIGKILL.
  * - killed right after a 202: the notification is kept unread and sent on the next connect;
  * - killed halfway through a 3,000-recipient fan-out (no 202, nothing promised): the producer's retry
- *   with the same idempotencyKey completes it with exactly one row per recipient.
+ *   with the same idempotencyKey completes it with exactly one row per recipient, and delivers live
+ *   every copy the killed process had not sent.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ServerFrame } from '@parley/protocol';
+import type { ServerFrame, UserEvent } from '@parley/protocol';
 import { Collections } from '@parley/store';
 import { eventually, freePort, type ServerHandle, startKafka, uniquePrefix, wsClient } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -24,10 +25,7 @@ let childLog = '';
 
 beforeAll(async () => {
   kafka = await startKafka();
-  drivers = await realDrivers(
-    { natsUrl: inject('natsUrl'), kafkaBrokers: inject('kafkaBrokers'), mongoUrl: inject('mongoUrl') },
-    db,
-  );
+  drivers = await realDrivers({ kafkaBrokers: inject('kafkaBrokers'), mongoUrl: inject('mongoUrl') }, db);
   const conversations = drivers.mongo.db.collection(Collections.conversations);
   await conversations.insertMany(
     Array.from({ length: ROOM_USERS }, (_, n) => ({
@@ -52,7 +50,7 @@ async function startChild(): Promise<string> {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
-      NATS_URL: inject('natsUrl'),
+      NATS_URL: drivers.natsUrl,
       KAFKA_BROKERS: kafka.url,
       MONGO_URL: inject('mongoUrl'),
       MONGO_DB: db,
@@ -95,6 +93,17 @@ describe('kill -9 notify between accept and delivery', () => {
     drivers.mongo.db.collection(Collections.notifications).countDocuments(filter);
 
   it('loses no 202-accepted notification and completes an interrupted fan-out on retry', async () => {
+    const live = new Map<string, number>(); // live 'Crowd' copies per user, from either process
+    drivers.bus.subscribe('user.*', (m) => {
+      const ev = JSON.parse(m.string()) as UserEvent;
+      if (ev.kind !== 'frame') return;
+      const f = JSON.parse(ev.frame) as ServerFrame;
+      if (f.type === 'notification' && f.notification.title === 'Crowd') {
+        const user = m.subject.slice('user.'.length);
+        live.set(user, (live.get(user) ?? 0) + 1);
+      }
+    });
+    await drivers.bus.flush();
     urlOfChild = await startChild();
     h = await startNotify({}, drivers); // the survivor: answers notify.query and retries once the child is dead
     const token = h.token;
@@ -121,7 +130,7 @@ describe('kill -9 notify between accept and delivery', () => {
     console.log(`killed with ${partial}/${ROOM_USERS} crowd rows stored`);
     expect(partial).toBeLessThan(ROOM_USERS);
 
-    const gw = await startGateway(inject('natsUrl'));
+    const gw = await startGateway(drivers.natsUrl);
     try {
       const kim = await wsClient(gw.url, { token: await userToken('kim') });
       const unread = await kim.waitFor<Extract<ServerFrame, { type: 'notifications' }>>(
@@ -133,10 +142,21 @@ describe('kill -9 notify between accept and delivery', () => {
       await gw.stop();
     }
 
+    const liveFromChild = live.size;
     const retry = await h.post(crowdReq);
     expect(retry.json.recipients).toBe(ROOM_USERS);
     expect(await rows({ title: 'Crowd' })).toBe(ROOM_USERS);
     expect(await rows({ _id: { $regex: `^${retry.json.id}:` } })).toBe(ROOM_USERS);
-    await h.stop();
+    await h.stop(); // waits for the retry's live deliveries
+    await drivers.bus.flush();
+    await new Promise((r) => setTimeout(r, 500)); // frames in flight on the loopback
+    const twice = [...live.values()].filter((n) => n === 2).length;
+    console.log(
+      `live copies: ${liveFromChild} users from the killed child, ${live.size}/${ROOM_USERS} in all, ${twice} twice`,
+    );
+    expect(live.size).toBe(ROOM_USERS); // the retry made up every copy the child had not sent
+    expect(Math.max(...live.values())).toBeLessThanOrEqual(2);
+    // A second copy only where the child published and died before its marker landed.
+    expect(twice).toBeLessThanOrEqual(liveFromChild);
   });
 });
