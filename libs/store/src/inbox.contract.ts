@@ -131,4 +131,13 @@ export function inboxTests(get: () => Stores) {
     const winner = [0, 1, 2, 3, 10, 11, 12, 13].find((_, i) => flat[i] === null);
     expect(flat.filter((r) => r !== null)).toEqual(Array(7).fill(winner));
   });
+
+  it('marks keys once: true only for the call that inserted each, also among concurrent calls', async () => {
+    const { idempotency } = get();
+    expect(await idempotency.markOnce(['m1', 'm2'], 60_000)).toEqual([true, true]);
+    expect(await idempotency.markOnce(['m2', 'm3', 'm1', 'm3'], 60_000)).toEqual([false, true, false, false]);
+    expect(await idempotency.markOnce([], 60_000)).toEqual([]);
+    const racing = await Promise.all(Array.from({ length: 6 }, () => idempotency.markOnce(['race'], 60_000)));
+    expect(racing.flat().filter(Boolean)).toHaveLength(1);
+  });
 }

@@ -85,6 +85,15 @@ export class MemoryInbox implements Inbox, IdempotencyStore {
     return null;
   }
 
+  async markOnce(keys: readonly string[], ttlMs: number): Promise<boolean[]> {
+    const expireAt = Date.now() + ttlMs;
+    return keys.map((key) => {
+      if (this.#claims.has(key)) return false;
+      this.#claims.set(key, { value: 1, expireAt });
+      return true;
+    });
+  }
+
   async claimMany<T>(claims: readonly KeyClaim<T>[], ttlMs: number): Promise<(T | null)[]> {
     const out: (T | null)[] = [];
     for (const c of claims) out.push(await this.claimKey(c.key, c.value, ttlMs));

@@ -136,6 +136,22 @@ export class MongoInbox implements Inbox, IdempotencyStore {
     );
     return out;
   }
+
+  async markOnce(keys: readonly string[], ttlMs: number): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const expireAt = new Date(Date.now() + ttlMs);
+    const won = keys.map(() => true);
+    try {
+      await this.#claims.insertMany(
+        keys.map((key) => ({ _id: key, valueJson: '1', expireAt })),
+        { ordered: false },
+      );
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      for (const i of duplicateIndexes(err) ?? keys.map((_, i) => i)) won[i] = false;
+    }
+    return won;
+  }
 }
 
 /** The positions of a bulk insert's refused documents; undefined when the error does not say. */

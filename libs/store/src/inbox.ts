@@ -55,6 +55,13 @@ export interface IdempotencyStore {
    * the same call is won by its first claim.
    */
   claimMany<T>(claims: readonly KeyClaim<T>[], ttlMs: number): Promise<(T | null)[]>;
+  /**
+   * Once-markers: inserts every key not present yet, kept for `ttlMs`. Resolves with one flag per
+   * key, true where this call inserted it (of concurrent calls marking a key, exactly one gets true).
+   * No value is kept or read, so a batch of already-marked keys costs one write; an expired but
+   * unpurged mark still counts as present.
+   */
+  markOnce(keys: readonly string[], ttlMs: number): Promise<boolean[]>;
 }
 
 /** More unread are counted up to this many (an inbox badge shows 1000+). */
