@@ -18,7 +18,7 @@ describe('NATS bus: consume never loses a message evicted from the window', () =
   let bus: Bus;
   let nc: NatsConnection;
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNats({ own: true });
     bus = await createNatsBus({
       servers: nats.url,
       name: 'chatlog',

@@ -17,7 +17,7 @@ describe('NATS bus through a kill -9 of nats-server', () => {
   let nats: ServerHandle;
   let bus: Bus;
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNats({ own: true });
     bus = await createNatsBus({
       servers: nats.url,
       name: 'fault',

@@ -9,7 +9,7 @@ import { createNatsBus } from '../src/bus.nats.ts';
 
 let nats: ServerHandle;
 beforeAll(async () => {
-  nats = await startNats();
+  nats = await startNats({ own: true });
 });
 afterAll(async () => {
   await nats?.stop();

@@ -13,7 +13,7 @@ import { createNatsBus } from '../src/bus.nats.ts';
 describe('NATS bus: stream CHAT', () => {
   let nats: ServerHandle;
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNats({ own: true });
   });
   afterAll(async () => {
     await nats?.stop();

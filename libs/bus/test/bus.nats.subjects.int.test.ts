@@ -17,7 +17,7 @@ describe('NATS subject refs', () => {
   let other: NatsConnection;
   let p: string;
   beforeAll(async () => {
-    nats = await startNats();
+    nats = await startNats({ own: true });
   });
   afterAll(async () => {
     await nats?.[Symbol.asyncDispose]();

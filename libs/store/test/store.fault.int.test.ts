@@ -16,7 +16,7 @@ let server: Awaited<ReturnType<typeof startMongo>>;
 let mongo: MongoHandle;
 
 beforeAll(async () => {
-  server = await startMongo();
+  server = await startMongo({ own: true });
   mongo = await openMongo(server.url, uniquePrefix('store_fault'), {
     serverSelectionTimeoutMS: SELECTION_MS,
     connectTimeoutMS: 1000,

@@ -17,7 +17,7 @@ let kafka: ServerHandle;
 let stream: EventStream;
 
 beforeAll(async () => {
-  kafka = await startKafka();
+  kafka = await startKafka({ own: true });
   stream = createKafkaStream({
     brokers: [kafka.url],
     clientId: 'stream-fault',

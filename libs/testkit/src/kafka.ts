@@ -11,10 +11,13 @@ import { freePort, logFilePath } from './util.ts';
 
 const PROBE_TOPIC = '__parley_probe';
 
-/** Starts (or points at) a single-node Kafka in KRaft mode (broker + controller in one process). */
-export async function startKafka(): Promise<ServerHandle> {
+/**
+ * Starts (or points at) a single-node Kafka in KRaft mode (broker + controller in one process).
+ * `own: true` starts a private broker even when KAFKA_BROKERS is set: for a test that stops it.
+ */
+export async function startKafka(opts: { own?: boolean } = {}): Promise<ServerHandle> {
   const fromEnv = process.env.KAFKA_BROKERS;
-  if (fromEnv) return new ExternalServer('kafka', fromEnv, 'KAFKA_BROKERS');
+  if (fromEnv && !opts.own) return new ExternalServer('kafka', fromEnv, 'KAFKA_BROKERS');
   const port = await freePort();
   const url = `127.0.0.1:${port}`;
   const probe = () => probeKafka(url);

@@ -10,11 +10,12 @@ import { freePort, logFilePath } from './util.ts';
 
 /**
  * Starts (or points at) a Mongo-wire server: mongod if on PATH, else FerretDB on a private
- * PostgreSQL (see README). stop/kill/start act on the Mongo-wire process only.
+ * PostgreSQL (see README). stop/kill/start act on the Mongo-wire process only. `own: true` starts a
+ * private server even when MONGO_URL is set: for a test that stops it.
  */
-export async function startMongo(): Promise<ServerHandle> {
+export async function startMongo(opts: { own?: boolean } = {}): Promise<ServerHandle> {
   const fromEnv = process.env.MONGO_URL;
-  if (fromEnv) return new ExternalServer('mongo', fromEnv, 'MONGO_URL');
+  if (fromEnv && !opts.own) return new ExternalServer('mongo', fromEnv, 'MONGO_URL');
   const port = await freePort();
   const url = `mongodb://127.0.0.1:${port}/`;
   const probe = () => probeMongo(url);

@@ -12,7 +12,8 @@ import {
   uniquePrefix,
 } from '../src/index.ts';
 
-// Fault tests: each server is started by this file (not the shared global-setup ones), killed with
+// Fault tests: each server is started by this file (`own`: never the shared ones, even when the
+// environment names them), killed with
 // SIGKILL, restarted, and must still hold the data written before the kill.
 
 // LocalServer exposes its pid for exactly this check; it is not part of ServerHandle.
@@ -33,8 +34,6 @@ async function expectStoppedCleanly(h: ServerHandle): Promise<void> {
   expect(alive(pid!)).toBe(false);
 }
 
-const external = (name: string) => !!process.env[name];
-
 describe('global setup', () => {
   it('provides the shared server URLs', () => {
     expect(inject('natsUrl')).toMatch(/^nats:\/\//);
@@ -43,12 +42,12 @@ describe('global setup', () => {
   });
 });
 
-describe.skipIf(external('NATS_URL'))('nats', () => {
+describe('nats', () => {
   let server: ServerHandle;
   afterAll(async () => server?.[Symbol.asyncDispose]());
 
   it('keeps a JetStream message across kill -9 and restart', async () => {
-    server = await startNats();
+    server = await startNats({ own: true });
     const stream = uniquePrefix('stream');
     const publishAndCheck = async () => {
       const nc = await connect({ servers: server.url });
@@ -77,7 +76,7 @@ describe.skipIf(external('NATS_URL'))('nats', () => {
   });
 });
 
-describe.skipIf(external('KAFKA_BROKERS'))('kafka', () => {
+describe('kafka', () => {
   let server: ServerHandle;
   afterAll(async () => server?.[Symbol.asyncDispose]());
 
@@ -100,7 +99,7 @@ describe.skipIf(external('KAFKA_BROKERS'))('kafka', () => {
   }
 
   it('produces with the idempotent producer, consumes, and keeps messages across kill -9', async () => {
-    server = await startKafka();
+    server = await startKafka({ own: true });
     const topic = uniquePrefix('topic');
     const producer = client().producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -119,12 +118,12 @@ describe.skipIf(external('KAFKA_BROKERS'))('kafka', () => {
   });
 });
 
-describe.skipIf(external('MONGO_URL'))('mongo', () => {
+describe('mongo', () => {
   let server: ServerHandle;
   afterAll(async () => server?.[Symbol.asyncDispose]());
 
   it('enforces a unique index and keeps documents across kill -9', async () => {
-    server = await startMongo();
+    server = await startMongo({ own: true });
     // FerretDB's PostgreSQL (when that is the server) must stay up across the kill and go at dispose.
     const pgPid = (server as unknown as { postgresPid?: number }).postgresPid;
     const dbName = uniquePrefix('db');

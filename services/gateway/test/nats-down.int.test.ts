@@ -12,7 +12,7 @@ let nats: ServerHandle;
 let gw: TestGateway;
 const clients: WsClient[] = [];
 beforeAll(async () => {
-  nats = await startNats();
+  nats = await startNats({ own: true });
   gw = await startGateway({ natsUrl: nats.url });
 });
 afterAll(async () => {

@@ -69,8 +69,6 @@ async function withServer(start: () => Promise<ServerHandle>, body: (s: ServerHa
   }
 }
 
-const external = (name: string) => !!process.env[name];
-
 describe('history: exactly the acked messages reach Mongo through faults', () => {
   it('kill -9 of the history service, then a new process', async () => {
     const prefix = uniquePrefix('kill');
@@ -97,33 +95,39 @@ describe('history: exactly the acked messages reach Mongo through faults', () =>
     }
   });
 
-  it.skipIf(external('KAFKA_BROKERS'))('Kafka stopped for 10 s, then restarted', async () => {
-    await withServer(startKafka, (kafka) =>
-      underFault('kafka', { ...shared, kafkaBrokers: kafka.url }, async () => {
-        await kafka.stop();
-        await sleep(OUTAGE_MS);
-        await kafka.start();
-      }),
+  it('Kafka stopped for 10 s, then restarted', async () => {
+    await withServer(
+      () => startKafka({ own: true }),
+      (kafka) =>
+        underFault('kafka', { ...shared, kafkaBrokers: kafka.url }, async () => {
+          await kafka.stop();
+          await sleep(OUTAGE_MS);
+          await kafka.start();
+        }),
     );
   });
 
-  it.skipIf(external('MONGO_URL'))('Mongo-wire server stopped for 10 s, then restarted', async () => {
-    await withServer(startMongo, (mongo) =>
-      underFault('mongo', { ...shared, mongoUrl: mongo.url }, async () => {
-        await mongo.stop();
-        await sleep(OUTAGE_MS);
-        await mongo.start();
-      }),
+  it('Mongo-wire server stopped for 10 s, then restarted', async () => {
+    await withServer(
+      () => startMongo({ own: true }),
+      (mongo) =>
+        underFault('mongo', { ...shared, mongoUrl: mongo.url }, async () => {
+          await mongo.stop();
+          await sleep(OUTAGE_MS);
+          await mongo.start();
+        }),
     );
   });
 
-  it.skipIf(external('NATS_URL'))('nats-server (JetStream on disk) restarted', async () => {
-    await withServer(startNats, (nats) =>
-      underFault('nats', { ...shared, natsUrl: nats.url }, async () => {
-        await nats.stop();
-        await sleep(2_000);
-        await nats.start();
-      }),
+  it('nats-server (JetStream on disk) restarted', async () => {
+    await withServer(
+      () => startNats({ own: true }),
+      (nats) =>
+        underFault('nats', { ...shared, natsUrl: nats.url }, async () => {
+          await nats.stop();
+          await sleep(2_000);
+          await nats.start();
+        }),
     );
   });
 });

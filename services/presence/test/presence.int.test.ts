@@ -97,7 +97,7 @@ const leavesOf = (c: Client, user: string) =>
   c.frames.filter((f) => f.type === 'presence.leave' && f.userId === user);
 
 beforeAll(async () => {
-  nats = await startNats();
+  nats = await startNats({ own: true });
   await startGateway('gwa');
   await startGateway('gwb');
   presenceA = await startPresence('pa');
