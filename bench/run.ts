@@ -97,7 +97,7 @@ export function table(rows: Row[]): string {
               Number(e.overallBytesPerConn) / 1024
             ).toFixed(2)} KiB/conn over all connections`
           : r.scenario === 'connect'
-            ? `${e.ok}/${e.total} ok`
+            ? `${e.ok}/${e.total} ok; server ${int(e.serverUsPerConn)} µs of CPU per connection`
             : `RSS ${e.serverRssPerConnBytes} B/member; closes ${JSON.stringify(e.closes)}`;
     out.push(
       `| ${r.scenario} | ${r.system} | ${fmt(r.value, r.unit)} | ${

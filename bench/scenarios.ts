@@ -2,7 +2,7 @@
  * The scenarios. Each starts one system at a time (Parley, then the peers), so no two servers
  * compete for the two cores, and returns one row per system.
  */
-import { CpuMeter, rssKiB } from './lib/proc.ts';
+import { CpuMeter, cpuMs, rssKiB } from './lib/proc.ts';
 import {
   kill,
   type System,
@@ -221,13 +221,20 @@ export async function connect(ctx: Ctx): Promise<Row[]> {
     try {
       const meter = new CpuMeter(() => ({ ...s.pids, loadgen: ctx.lg.pids() }));
       meter.start();
+      const serverMs0 = cpuMs(s.serverPid);
       const c = await ctx.lg.connect(
         { mode: s.mode, port: s.port, rooms: 1, first: 0, total, concurrency: 256, joinRooms: false },
         Math.min(4, ctx.lg.size),
       );
       const cpu = meter.cores();
+      // The rate depends on who saturates first (the load generator, on a shared box); the server's
+      // CPU per connection does not (and excludes the workers' token signing, when the server idles).
+      const serverUsPerConn = ((cpuMs(s.serverPid) - serverMs0) * 1000) / Math.max(1, c.ok);
       const rate = (c.ok / c.ms) * 1000;
-      ctx.log(`connect ${sys}: ${c.ok}/${total} in ${c.ms.toFixed(0)} ms = ${Math.round(rate)}/s`);
+      ctx.log(
+        `connect ${sys}: ${c.ok}/${total} in ${c.ms.toFixed(0)} ms = ${Math.round(rate)}/s, ` +
+          `server ${Math.round(serverUsPerConn)} µs of CPU per connection`,
+      );
       rows.push({
         scenario: 'connect',
         system: sys,
@@ -235,7 +242,7 @@ export async function connect(ctx: Ctx): Promise<Row[]> {
         unit: 'connections/s',
         cpu,
         loadgenCores: c.cpuCores,
-        extra: { total, ok: c.ok, failed: c.failed, errors: c.errors, ms: c.ms },
+        extra: { total, ok: c.ok, failed: c.failed, errors: c.errors, ms: c.ms, serverUsPerConn },
       });
       await ctx.lg.close();
     } finally {
