@@ -19,6 +19,7 @@ import {
 import { nanos } from '@nats-io/nats-core';
 import { STREAM_CHAT, type StoredChat, Subjects } from '@parley/protocol';
 import { PullConsumer } from './bus.nats.consume.ts';
+import { BASE_KEY } from './bus.nats.gap.ts';
 import { PipelinedPublisher } from './bus.nats.publish.ts';
 import {
   type BusLog,
@@ -35,6 +36,7 @@ import {
   type ChatLog,
   type ChatRecord,
   type ChatWindow,
+  type SourceGap,
   type Subscription,
   type WindowRead,
 } from './bus.ts';
@@ -56,6 +58,7 @@ export const DEFAULT_CHAT_LOG_RETENTION: Readonly<ChatLogRetention> = Object.fre
 
 /** CHAT_LOG metadata: the epoch of the CHAT incarnation it sources. */
 const EPOCH_KEY = 'parley.chat_epoch';
+
 /** The smallest duplicate window nats-server accepts (see ensureChatLogStream). */
 const LOG_DUPLICATE_WINDOW_MS = 100;
 const SOURCE_START_WAIT_MS = 5_000;
@@ -210,6 +213,8 @@ async function createChatLog(
   log: BusLog,
 ): Promise<StreamInfo> {
   const start = await legacyAckFloor(jsm);
+  // Without a start seq the source begins at CHAT's first stored message.
+  const base = start > 0 ? start : Math.max(0, chat.state.first_seq - 1);
   let si: StreamInfo;
   try {
     si = await jsm.streams.add({
@@ -220,7 +225,7 @@ async function createChatLog(
       max_msgs_per_subject: -1,
       duplicate_window: nanos(LOG_DUPLICATE_WINDOW_MS),
       discard: DiscardPolicy.Old,
-      metadata: { [EPOCH_KEY]: epoch },
+      metadata: { [EPOCH_KEY]: epoch, [BASE_KEY]: String(base) },
       ...limits,
     } as Partial<StreamConfig> as StreamConfig);
   } catch {
@@ -381,9 +386,9 @@ export class NatsChatLog implements ChatLog {
   consume(
     durable: string,
     handler: (batch: ChatRecord[]) => Promise<void>,
-    opts: { batch?: number } = {},
+    opts: { batch?: number; onSourceGap?: (gap: SourceGap) => void } = {},
   ): ChatConsumer {
-    return new PullConsumer(this.d, durable, handler, opts.batch ?? 256);
+    return new PullConsumer(this.d, durable, handler, opts.batch ?? 256, opts.onSourceGap);
   }
 
   private async readWindow(subject: string, from: number, limit: number): Promise<StoredMsg[]> {

@@ -14,6 +14,8 @@
  * CHAT_LOG keeps a message until every durable acked it (up to its max_age, 7 days by default), so
  * a lag longer than a room's window in CHAT loses nothing (like the memory driver). Records carry
  * the CHAT seq (from the `Nats-Stream-Source` header), not CHAT_LOG's; sourcing keeps CHAT's order.
+ * Each batch goes through a SourceGapDetector first (bus.nats.gap.ts): messages CHAT evicted before
+ * CHAT_LOG copied them are reported to `onSourceGap`, never skipped silently.
  * A durable created while
  * others exist starts with what CHAT_LOG still holds for them (the first one: everything, thanks to
  * the hold consumer).
@@ -21,6 +23,7 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { createInbox, type Msg, nanos } from '@nats-io/nats-core';
 import { fromSubjectToken, STREAM_CHAT, Subjects } from '@parley/protocol';
+import { chatLogBase, SourceGapDetector } from './bus.nats.gap.ts';
 import {
   ackStreamSeq,
   HOLD_CONSUMER,
@@ -31,7 +34,7 @@ import {
   wakeableSleep,
   withTimeout,
 } from './bus.nats.util.ts';
-import { BusError, type ChatConsumer, type ChatRecord } from './bus.ts';
+import { BusError, type ChatConsumer, type ChatRecord, type SourceGap } from './bus.ts';
 
 const EXPIRES_MS = 5_000;
 const BACKOFF_MIN_MS = 50;
@@ -51,6 +54,7 @@ export class PullConsumer implements ChatConsumer {
   private stopped = false;
   private ready = false;
   private warnedLegacy = false;
+  private gaps = new SourceGapDetector();
   /** Ends the outstanding pull or back-off early (stop). */
   private interrupt: (() => void) | undefined;
   private readonly done: Promise<void>;
@@ -61,6 +65,7 @@ export class PullConsumer implements ChatConsumer {
     private readonly durable: string,
     private readonly handler: (batch: ChatRecord[]) => Promise<void>,
     private readonly batch: number,
+    private readonly onSourceGap: (gap: SourceGap) => void = () => {},
   ) {
     this.next = `$JS.API.CONSUMER.MSG.NEXT.${STREAM_CHAT_LOG}.${durable}`;
     this.done = this.run();
@@ -128,6 +133,8 @@ export class PullConsumer implements ChatConsumer {
       if (ci.config.ack_wait !== ackWait)
         await jsm.consumers.update(STREAM_CHAT_LOG, this.durable, { ack_wait: ackWait });
     }
+    // CHAT_LOG may be new (recreated with CHAT): its base is read again.
+    this.gaps = new SourceGapDetector(chatLogBase(await jsm.streams.info(STREAM_CHAT_LOG)));
     await jsm.consumers.delete(STREAM_CHAT_LOG, HOLD_CONSUMER).catch((e: unknown) => {
       if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound)) throw e;
     });
@@ -181,6 +188,7 @@ export class PullConsumer implements ChatConsumer {
   }
 
   private async deliver(msgs: Msg[]): Promise<void> {
+    const seqs: { logSeq: number; chatSeq: number }[] = [];
     const records: ChatRecord[] = msgs.map((m) => {
       const seq = sourcedSeq(m.headers?.get(SOURCE_HEADER), STREAM_CHAT);
       // Cannot happen (CHAT_LOG has no subjects of its own): stall loudly rather than forward a
@@ -190,8 +198,11 @@ export class PullConsumer implements ChatConsumer {
           'unavailable',
           `CHAT_LOG seq ${ackStreamSeq(m.reply)}: no ${SOURCE_HEADER} from CHAT`,
         );
+      seqs.push({ logSeq: ackStreamSeq(m.reply), chatSeq: seq });
       return { room: roomOfSubject(m.subject), seq, data: m.string() };
     });
+    const gap = this.gaps.observe(seqs);
+    if (gap) this.onSourceGap(gap);
     const keep = setInterval(() => {
       for (const m of msgs) m.respond(WORKING);
     }, this.d.ackWaitMs / 3);

@@ -90,6 +90,24 @@ export interface AppendResult {
 /** A message as the durable consumer sees it: no prev (that is a property of the republished copy). */
 export type ChatRecord = Omit<StoredChat, 'prev'>;
 
+/**
+ * Messages stream CHAT evicted before the durables' feed (NATS: stream CHAT_LOG) copied them: they
+ * never reach a durable, so they are missing from history. See ChatLog.consume.
+ */
+export interface SourceGap {
+  /** Messages newly found missing (in this batch, or since the last batch this instance saw). */
+  missing: number;
+  /** Messages missing from CHAT_LOG in all, since its base. */
+  lost: number;
+  /**
+   * Bounds (exclusive) of the CHAT seqs the newly missing messages lie between: the last copied
+   * message this instance saw before them (0: none), and the first copied one after them. With one
+   * bridge instance and no restart in between, the missing ones are exactly the seqs in between.
+   */
+  afterSeq: number;
+  beforeSeq: number;
+}
+
 export interface ChatConsumer {
   stop(): Promise<void>;
   /** Messages not yet acknowledged by this consumer (bridge lag). */
@@ -131,11 +149,14 @@ export interface ChatLog {
    * when the handler resolves; a rejection redelivers it (after a back-off). A durable that lags
    * more than a room's window behind still gets every message: records are kept until every
    * durable acknowledged them (NATS: stream CHAT_LOG, bounded by its max_age, 7 days by default).
+   * The feed copies CHAT asynchronously, so a message CHAT evicted before the copy never arrives:
+   * `onSourceGap` reports such messages (before the batch after them is handled), never silently.
+   * The memory driver has no such gap.
    */
   consume(
     durable: string,
     handler: (batch: ChatRecord[]) => Promise<void>,
-    opts?: { batch?: number },
+    opts?: { batch?: number; onSourceGap?: (gap: SourceGap) => void },
   ): ChatConsumer;
 }
 

@@ -12,6 +12,7 @@ export {
   DEFAULT_CHAT_WINDOW,
   isBusError,
   type Payload,
+  type SourceGap,
   type SubjectRefs,
   type Subscription,
   type WindowRead,
