@@ -7,8 +7,13 @@
  * upsert by (room, seq) absorbs that. Memory is bounded: one batch of at most `batch` messages is
  * in flight; while Kafka is slow or down the pull loop simply waits (JetStream holds the backlog).
  * Stream order is kept: one batch at a time, and the producer keeps per-key order.
+ *
+ * The one loss it cannot prevent happens upstream: stream CHAT_LOG copies CHAT asynchronously, and a
+ * message CHAT evicted from its room's window before the copy never arrives. The bus reports such
+ * messages; the bridge counts them (`sourceGap`, a level shared by all instances), logs an error
+ * naming the cause and the fix, and shows them in ops.stats. See docs/architecture.md.
  */
-import type { ChatConsumer, ChatLog, ChatRecord } from '@parley/bus';
+import type { ChatConsumer, ChatLog, ChatRecord, SourceGap } from '@parley/bus';
 import type { Logger } from '@parley/log';
 import type { EventStream } from '@parley/stream';
 import type { HistoryMetrics } from './metrics.ts';
@@ -28,12 +33,15 @@ export class Bridge {
   private consumer: ChatConsumer | undefined;
   private failures = 0;
   forwarded = 0;
+  /** Acked messages missing from CHAT_LOG (so from history) since it was created, as last seen. */
+  sourceGap = 0;
 
   constructor(private readonly d: BridgeDeps) {}
 
   start(): void {
     this.consumer = this.d.chat.consume(this.d.durable, (batch) => this.forward(batch), {
       batch: this.d.batch,
+      onSourceGap: (gap) => this.lost(gap),
     });
   }
 
@@ -46,6 +54,20 @@ export class Bridge {
   async stop(): Promise<void> {
     await this.consumer?.stop();
     this.consumer = undefined;
+  }
+
+  private lost(gap: SourceGap): void {
+    this.sourceGap = Math.max(this.sourceGap, gap.lost);
+    this.d.metrics.sourceGap.set(this.sourceGap);
+    this.d.log.error(
+      {
+        missing: gap.missing,
+        lost: gap.lost,
+        betweenSeqs: [gap.afterSeq, gap.beforeSeq],
+        fix: 'raise CHAT_WINDOW_MESSAGES: the gateways appended to a room faster than stream CHAT_LOG copied stream CHAT, by more than the window',
+      },
+      'bridge: stream CHAT evicted acked messages before CHAT_LOG copied them; they are missing from history (deep recovery of those rooms will skip them)',
+    );
   }
 
   private async forward(batch: ChatRecord[]): Promise<void> {

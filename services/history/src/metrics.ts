@@ -28,6 +28,13 @@ export function createHistoryMetrics(instance: string) {
       help: 'chat.messages records not yet committed by the writer group (Kafka consumer lag)',
       registers,
     }),
+    sourceGap: new Gauge({
+      name: 'parley_history_source_gap_messages',
+      help:
+        'Acked chat messages stream CHAT evicted before CHAT_LOG copied them (missing from history), ' +
+        'since CHAT_LOG was created; every bridge instance reports the same level: use max(), not sum()',
+      registers,
+    }),
     bridged: new Counter({
       name: 'parley_history_bridged_total',
       help: 'Messages forwarded to Kafka and acked there',

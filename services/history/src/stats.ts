@@ -18,6 +18,12 @@ export interface HistoryStats {
   written: number;
   writtenPerSec: number;
   deadLetters: number;
+  /**
+   * Acked messages stream CHAT evicted before CHAT_LOG copied them, so missing from history, since
+   * CHAT_LOG was created (as of the newest message this instance bridged; the same level on every
+   * instance). Anything above 0 is data loss: see the bridge's error log for the fix.
+   */
+  sourceGap: number;
   /** Last sampled bridge lag (JetStream) and writer lag (Kafka); null when the sample failed. */
   bridgePending: number | null;
   kafkaLag: number | null;
@@ -33,7 +39,7 @@ export class Stats {
     private readonly bus: Bus,
     private readonly instance: string,
     private readonly periodMs: number,
-    private readonly bridge: Pick<Bridge, 'forwarded' | 'pending'>,
+    private readonly bridge: Pick<Bridge, 'forwarded' | 'pending' | 'sourceGap'>,
     private readonly writer: Pick<Writer, 'written' | 'deadLettered' | 'lag'>,
     private readonly metrics: HistoryMetrics,
   ) {}
@@ -68,6 +74,7 @@ export class Stats {
         written,
         writtenPerSec: Math.round(((written - this.lastWritten) * 1000) / Math.max(1, now - this.lastAt)),
         deadLetters: this.writer.deadLettered,
+        sourceGap: this.bridge.sourceGap,
         bridgePending: pending,
         kafkaLag: lag,
       };

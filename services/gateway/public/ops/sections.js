@@ -15,6 +15,8 @@ const fieldOf = (list, f) => perInstance(list, (h) => series(h, (s) => s[f]));
 
 function renderTiles(gws, presence, history, notify) {
   const sumLast = (list, f) => list.reduce((a, i) => a + num(i.last?.[f]), 0);
+  // A level every history instance reports alike (messages lost before the history feed copied them).
+  const maxLast = (list, f) => list.reduce((a, i) => Math.max(a, num(i.last?.[f])), 0);
   const leader = presence.find((p) => p.last?.leader) ?? presence[0];
   const notifyRate = notify.reduce((a, i) => a + num(rateSeries(i.history, 'deliveredLive').at(-1)?.[1]), 0);
   const tiles = [
@@ -25,6 +27,7 @@ function renderTiles(gws, presence, history, notify) {
     ['online-users', 'users online', fmt(leader?.last?.onlineUsers)],
     ['bridge-pending', 'JetStream pending', fmt(sumLast(history, 'bridgePending'), 0)],
     ['kafka-lag', 'Kafka lag (history)', fmt(sumLast(history, 'kafkaLag'), 0)],
+    ['source-gap', 'lost before history feed', fmt(maxLast(history, 'sourceGap'), 0)],
     ['notify-live', 'notifications live /s', fmt(notifyRate)],
   ];
   $('tiles').replaceChildren(
@@ -160,7 +163,7 @@ function renderHistory(history) {
   );
   table(
     'history',
-    ['instance', 'JS pending', 'Kafka lag', 'writes /s', 'bridged', 'written', 'dead letters'],
+    ['instance', 'JS pending', 'Kafka lag', 'writes /s', 'bridged', 'written', 'dead letters', 'lost before feed'],
     history.map((i) => {
       const s = i.last ?? {};
       return [
@@ -171,6 +174,7 @@ function renderHistory(history) {
         fmt(s.bridged, 0),
         fmt(s.written, 0),
         fmt(s.deadLetters, 0),
+        fmt(s.sourceGap, 0),
       ];
     }),
   );
