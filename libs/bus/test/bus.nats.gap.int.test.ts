@@ -78,11 +78,17 @@ describe('NATS bus: messages CHAT evicted before CHAT_LOG copied them are report
     const { delivered, gaps, missing } = await drain('one', 1);
     const mine = gaps[0] ?? [];
     console.log(`window ${WINDOW}, burst ${BURST}: ${delivered.size} copied, ${missing.length} lost`);
-    expect(missing.length, 'the burst outran the copy (otherwise there is nothing to detect)').toBeGreaterThan(0);
+    expect(
+      missing.length,
+      'the burst outran the copy (otherwise there is nothing to detect)',
+    ).toBeGreaterThan(0);
     expect(mine.reduce((n, g) => n + g.missing, 0)).toBe(missing.length);
     expect(mine.at(-1)?.lost).toBe(missing.length);
     for (const s of missing)
-      expect(mine.some((g) => g.afterSeq < s && s < g.beforeSeq), `seq ${s} in a reported range`).toBe(true);
+      expect(
+        mine.some((g) => g.afterSeq < s && s < g.beforeSeq),
+        `seq ${s} in a reported range`,
+      ).toBe(true);
   });
 
   it('two consumers sharing a durable: each reports the same total (a level, not a share)', async () => {

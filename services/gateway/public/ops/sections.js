@@ -163,7 +163,16 @@ function renderHistory(history) {
   );
   table(
     'history',
-    ['instance', 'JS pending', 'Kafka lag', 'writes /s', 'bridged', 'written', 'dead letters', 'lost before feed'],
+    [
+      'instance',
+      'JS pending',
+      'Kafka lag',
+      'writes /s',
+      'bridged',
+      'written',
+      'dead letters',
+      'lost before feed',
+    ],
     history.map((i) => {
       const s = i.last ?? {};
       return [
