@@ -35,6 +35,13 @@ export function createNotifyMetrics(instance: string) {
       buckets: LATENCY_BUCKETS_MS,
       registers,
     }),
+    writeBatch: new Histogram({
+      name: 'parley_notify_write_batch_size',
+      help: 'Documents per store write of the group commits, by kind (rows: inbox rows, claims: idempotency keys, marks: live-delivery markers)',
+      labelNames: ['kind'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    }),
     unreadBacklog: new Histogram({
       name: 'parley_notify_unread_backlog',
       help: 'Unread notifications a user has when an unread query (a connect) asks, capped at 1000+page',

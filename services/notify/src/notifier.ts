@@ -78,12 +78,20 @@ export class Notifier {
 
   constructor(private readonly o: NotifierOptions) {
     const opts = { maxItems: o.batchSize, maxInFlight: WRITES_IN_FLIGHT };
+    const size = (kind: string, n: number) => o.metrics.writeBatch.observe({ kind }, n);
     this.#rows = new Batcher(async (rows) => {
+      size('rows', rows.length);
       o.metrics.stored.inc(await o.stores.inbox.insertMany(rows));
       return [];
     }, opts);
-    this.#claims = new Batcher((claims) => o.stores.idempotency.claimMany(claims, o.idempotencyTtlMs), opts);
-    this.#marks = new Batcher((keys) => o.stores.idempotency.markOnce(keys, o.idempotencyTtlMs), opts);
+    this.#claims = new Batcher((claims) => {
+      size('claims', claims.length);
+      return o.stores.idempotency.claimMany(claims, o.idempotencyTtlMs);
+    }, opts);
+    this.#marks = new Batcher((keys) => {
+      size('marks', keys.length);
+      return o.stores.idempotency.markOnce(keys, o.idempotencyTtlMs);
+    }, opts);
   }
 
   /**

@@ -92,6 +92,17 @@ describe('POST /v1/notifications (memory drivers)', () => {
     expect((await h.query<Unread>({ op: 'unread', user: 'a', limit: 10 })).unread).toEqual([]);
   });
 
+  it('reuses a verified token only until it expires', async () => {
+    h = await startNotify();
+    // Expired 4 s ago: still inside the verifier's 5 s clock tolerance, outside it a second later.
+    const shortLived = await signToken(DEV_SECRET, { sub: 'svc', scope: 'notify:send' }, { ttlSec: -4 });
+    const ok = { to: { users: ['a'] }, ...note };
+    expect((await h.post(ok, { token: shortLived })).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 2100));
+    const late = await h.post(ok, { token: shortLived });
+    expect([late.status, late.json.error]).toEqual([401, 'authorization: token expired']);
+  });
+
   it('serves health, readiness and metrics', async () => {
     h = await startNotify();
     await h.post({ to: { users: ['a'] }, ...note });
