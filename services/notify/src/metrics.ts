@@ -44,7 +44,7 @@ export function createNotifyMetrics(instance: string) {
     }),
     unreadBacklog: new Histogram({
       name: 'parley_notify_unread_backlog',
-      help: 'Unread notifications a user has when an unread query (a connect) asks, capped at 1000+page',
+      help: 'Unread notifications of each user at connect (one sample per user per gateway connect batch); exact up to 1000 plus the page, so the +Inf bucket means more than 1000',
       buckets: [0, 1, 5, 10, 50, 100, 500, 1000],
       registers,
     }),

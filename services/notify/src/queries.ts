@@ -69,12 +69,7 @@ async function answer(o: QueryOptions, msg: BusMsg): Promise<void> {
 }
 
 async function unread(o: QueryOptions, req: Extract<NotifyRequest, { op: 'unread' }>, deadline: number) {
-  const page = await o.limiter.run(
-    () => o.inbox.unread(req.user, Math.min(req.limit, o.unreadLimit)),
-    deadline,
-  );
-  o.metrics.unreadBacklog.observe(page.unread.length + page.more);
-  return page;
+  return o.limiter.run(() => o.inbox.unread(req.user, Math.min(req.limit, o.unreadLimit)), deadline);
 }
 
 /** One lookup per distinct user, all queued on the shared limiter (which bounds the parallelism). */
@@ -86,7 +81,10 @@ async function unreadMany(
   const byUser: NotifyResults['unreadMany']['byUser'] = {};
   const users = [...new Set(req.users)];
   const lookups = users.map(async (user) => {
-    byUser[user] = await unread(o, { op: 'unread', user, limit: req.limit }, deadline);
+    const page = await unread(o, { op: 'unread', user, limit: req.limit }, deadline);
+    // unreadMany is the gateways' connect path: this samples unread-at-connect, once per user.
+    o.metrics.unreadBacklog.observe(page.unread.length + page.more);
+    byUser[user] = page;
   });
   // allSettled first: every queued lookup must have settled (run or been refused) before answering.
   const failed = (await Promise.allSettled(lookups)).find((r) => r.status === 'rejected');

@@ -148,6 +148,8 @@ describe('notify.query', () => {
     expect(users.map((u) => r.byUser[u]?.unread.length)).toEqual([1, 1, 1, 0, 0, 0, 0]);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toMatch(/parley_notify_unread_backlog_count\{[^}]*\} 7/);
+    expect(metrics).toMatch(/parley_notify_unread_backlog_sum\{[^}]*\} 3/);
+    expect(metrics).toMatch(/parley_notify_unread_backlog_bucket\{le="0"[^}]*\} 4/);
   });
 });
 
