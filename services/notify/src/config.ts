@@ -43,6 +43,11 @@ export const notifySchema = {
     'A notify.query lookup still queued this long after the request arrived is dropped (the gateway gave up: its REQUEST_TIMEOUT is 3 s)',
     { default: 3000 },
   ),
+  purgeIntervalMs: f.ms(
+    'NOTIFY_PURGE_INTERVAL',
+    'How often expired notifications and idempotency keys are deleted; needed where the server has no TTL indexes (FerretDB), cheap where it has (MongoDB); 0 = never',
+    { default: 10 * 60_000 },
+  ),
   statsIntervalMs: f.ms('NOTIFY_STATS_INTERVAL', 'Period of the ops.stats heartbeat and Kafka lag sampling', {
     default: 2000,
   }),

@@ -48,6 +48,11 @@ export function createNotifyMetrics(instance: string) {
       buckets: [0, 1, 5, 10, 50, 100, 500, 1000],
       registers,
     }),
+    purged: new Counter({
+      name: 'parley_notify_purged_total',
+      help: 'Expired notifications and idempotency keys deleted by the periodic purge (NOTIFY_PURGE_INTERVAL)',
+      registers,
+    }),
     markedRead: new Counter({
       name: 'parley_notify_read_total',
       help: 'Inbox rows marked read by their user (compare with parley_notify_stored_total)',

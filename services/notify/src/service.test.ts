@@ -103,6 +103,20 @@ describe('POST /v1/notifications (memory drivers)', () => {
     expect([late.status, late.json.error]).toEqual([401, 'authorization: token expired']);
   });
 
+  it('deletes expired notifications and keys every NOTIFY_PURGE_INTERVAL', async () => {
+    h = await startNotify({ NOTIFY_PURGE_INTERVAL: '50ms' });
+    const expired = { id: 'gone', user: 'a', title: 't', body: 'b', createdAt: 1, read: false, expireAt: 2 };
+    expect(await h.stores.inbox.insertMany([expired])).toBe(1);
+    expect(await h.stores.idempotency.markOnce(['old-key'], -1000)).toEqual([true]);
+    // Re-inserting succeeds only once the expired copy has been deleted.
+    await eventually(async () => expect(await h.stores.inbox.insertMany([expired])).toBe(1));
+    await eventually(async () =>
+      expect(await h.stores.idempotency.markOnce(['old-key'], 60_000)).toEqual([true]),
+    );
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/parley_notify_purged_total\{[^}]*\} [1-9]/);
+  });
+
   it('serves health, readiness and metrics', async () => {
     h = await startNotify();
     await h.post({ to: { users: ['a'] }, ...note });

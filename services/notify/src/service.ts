@@ -40,6 +40,7 @@ export class NotifyService {
   #query?: Subscription;
   readonly #consumers = new Map<string, StreamConsumer>();
   #stats?: NodeJS.Timeout;
+  #purge?: NodeJS.Timeout;
   #running = false;
 
   constructor(deps: NotifyDeps) {
@@ -99,6 +100,8 @@ export class NotifyService {
       this.#consumers.set(MENTIONS_GROUP, await consumeMentions({ ...o, defaultTtlMs: cfg.defaultTtlMs }));
     this.#port = await this.#api.listen(cfg.port, cfg.host);
     this.#stats = setInterval(() => void this.#heartbeat(), cfg.statsIntervalMs);
+    if (cfg.purgeIntervalMs > 0)
+      this.#purge = setInterval(() => void this.#purgeExpired(), cfg.purgeIntervalMs);
     this.#running = true;
     this.#log.info({ port: this.#port }, 'notify listening');
   }
@@ -110,6 +113,7 @@ export class NotifyService {
   async drain(): Promise<void> {
     this.#running = false;
     if (this.#stats) clearInterval(this.#stats);
+    if (this.#purge) clearInterval(this.#purge);
     this.#query?.unsubscribe();
     await this.#api.close();
     await Promise.all([...this.#consumers.values()].map((c) => c.stop()));
@@ -125,6 +129,20 @@ export class NotifyService {
       return undefined;
     } catch (e) {
       return `nats: ${(e as Error).message}`;
+    }
+  }
+
+  /**
+   * Deletes expired notifications and keys. FerretDB has no TTL indexes, so without this they stay
+   * forever and every unread lookup (a collection scan there) gets slower; never throws.
+   */
+  async #purgeExpired(): Promise<void> {
+    try {
+      const purged = await this.#deps.stores.inbox.purgeExpired();
+      this.metrics.purged.inc(purged);
+      if (purged > 0) this.#log.info({ purged }, 'expired notifications and keys deleted');
+    } catch (e) {
+      this.#log.warn({ err: e }, 'purging expired notifications failed; next try in one interval');
     }
   }
 
