@@ -6,8 +6,9 @@
  * Conn.joining and the per-user Set cost before they became lazy or arrays).
  * `node --expose-gc --import tsx bench/tools/mem-probe.ts <NATS_URL> [n]`
  */
-import { createNatsBus } from '@parley/bus';
+
 import { connect } from '@nats-io/transport-node';
+import { createNatsBus } from '@parley/bus';
 
 const url = process.argv[2] ?? 'nats://127.0.0.1:4222';
 const n = Number(process.argv[3] ?? 20_000);
