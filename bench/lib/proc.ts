@@ -52,7 +52,8 @@ export class CpuMeter {
     let ours = 0;
     for (const [name, list] of Object.entries(this.pids())) {
       let used = 0;
-      for (const p of list) used += cpuMs(p) - (this.marks.get(p) ?? cpuMs(p));
+      // A process that exited reads 0: its share is lost (it shows under others), never negative.
+      for (const p of list) used += Math.max(0, cpuMs(p) - (this.marks.get(p) ?? cpuMs(p)));
       out[name] = used / wall;
       ours += used;
     }
