@@ -23,7 +23,6 @@ import type { GatewayMetrics } from './metrics.ts';
 export const topics = {
   chat: (room: string) => `r/${room}`,
   eph: (room: string) => `e/${room}`,
-  user: (userId: string) => `u/${userId}`,
   watch: (userId: string) => `w/${userId}`,
 };
 
@@ -53,8 +52,12 @@ export interface FanoutOptions {
   gatewayId: string;
   lingerMs: number;
   metrics: GatewayMetrics;
-  /** Called for user-directed control events (disconnect, name change). */
-  onUserEvent: (userId: string, event: Exclude<UserEvent, { kind: 'frame' }>) => void;
+  /**
+   * Called for every event on `user.<id>` (frames for the user's connections, disconnect, name
+   * change). Frames are not a uWS topic per user: a topic costs ~0.5 KiB of RSS per user, and a
+   * user has a handful of connections at most.
+   */
+  onUserEvent: (userId: string, event: UserEvent) => void;
   /** Called after each chat frame handed to uWS, with its length: lets the gateway check send buffers by volume. */
   onFanout?: (chars: number) => void;
 }
@@ -190,8 +193,7 @@ export class Fanout {
     } catch {
       return;
     }
-    if (ev.kind === 'frame') this.o.app.publish(topics.user(userId), ev.frame, false);
-    else this.o.onUserEvent(userId, ev);
+    this.o.onUserEvent(userId, ev);
   }
 
   private drop(room: string, ch: Channel): void {

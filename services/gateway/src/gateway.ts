@@ -151,10 +151,12 @@ export class Gateway {
     this.listenSocket = undefined;
   }
 
-  private onUserEvent(userId: string, ev: Exclude<UserEvent, { kind: 'frame' }>): void {
+  private onUserEvent(userId: string, ev: UserEvent): void {
     if (ev.kind === 'name') return applyName(this.ctx, userId, ev.name);
-    for (const c of this.ctx.users.get(userId) ?? [])
-      c.end(CloseCodes.unauthorized.code, ev.reason.slice(0, 100));
+    for (const c of this.ctx.users.get(userId) ?? []) {
+      if (ev.kind === 'frame') c.sendText(ev.frame);
+      else c.end(CloseCodes.unauthorized.code, ev.reason.slice(0, 100));
+    }
   }
 
   /**

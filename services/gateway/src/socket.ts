@@ -123,7 +123,6 @@ export function socketBehavior(host: SocketHost): uWS.WebSocketBehavior<SocketDa
       ctx.metrics.connections.inc();
       ctx.metrics.connects.inc();
       ctx.fanout.acquireUser(conn.userId);
-      ws.subscribe(topics.user(conn.userId));
       conn.sendText(
         `{"type":"welcome","connId":${JSON.stringify(conn.id)},"userId":${JSON.stringify(conn.userId)},"serverTime":${Date.now()},${welcomeRest}`,
       );
