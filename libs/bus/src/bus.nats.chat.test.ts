@@ -56,10 +56,12 @@ function chatLog(stream: FakeStream): NatsChatLog {
     nc: { subscribe: () => ({ unsubscribe: () => {} }), isClosed: () => false },
     jsm: { direct: { getMessage: stream.getMessage.bind(stream) } },
     directBatch: false,
+    window: { maxPerRoom: 5 },
     appendTimeoutMs: 1000,
     log: () => {},
   } as unknown as NatsDeps;
-  const log = new NatsChatLog(d, { created: '2025-01-01T00:00:00.000000000Z' } as StreamInfo);
+  const info = { created: '2025-01-01T00:00:00.000000000Z', state: { last_seq: 0 } };
+  const log = new NatsChatLog(d, info as StreamInfo);
   logs.push(log);
   return log;
 }

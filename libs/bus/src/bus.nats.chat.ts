@@ -19,7 +19,9 @@ import {
 import { nanos } from '@nats-io/nats-core';
 import { STREAM_CHAT, type StoredChat, Subjects } from '@parley/protocol';
 import { PullConsumer } from './bus.nats.consume.ts';
+import { ChatLogPosition } from './bus.nats.copied.ts';
 import { BASE_KEY } from './bus.nats.gap.ts';
+import { CopyGuard } from './bus.nats.guard.ts';
 import { PipelinedPublisher } from './bus.nats.publish.ts';
 import {
   type BusLog,
@@ -285,6 +287,9 @@ export function epochOf(si: StreamInfo): string {
 export class NatsChatLog implements ChatLog {
   epoch: string;
   private readonly publisher: PipelinedPublisher;
+  private readonly position: ChatLogPosition;
+  /** Holds appends back while CHAT_LOG lags (see bus.nats.guard.ts). */
+  readonly guard: CopyGuard;
 
   constructor(
     private readonly d: NatsDeps,
@@ -292,10 +297,14 @@ export class NatsChatLog implements ChatLog {
   ) {
     this.epoch = epochOf(info);
     this.publisher = new PipelinedPublisher(d.nc, d.appendTimeoutMs);
+    this.position = new ChatLogPosition(d.jsm);
+    const limit = Math.max(1, Math.floor(d.window.maxPerRoom / 2));
+    this.guard = new CopyGuard(limit, d.appendTimeoutMs, this.position, d.log, info.state.last_seq);
   }
 
-  /** Fails appends still waiting for a PubAck (the connection is closing). */
+  /** Fails appends still waiting for a PubAck or for the guard (the connection is closing). */
   close(): void {
+    this.guard.close();
     this.publisher.close();
   }
 
@@ -309,8 +318,11 @@ export class NatsChatLog implements ChatLog {
       this.d.log,
     );
     const epoch = epochOf(si);
-    if (epoch !== this.epoch)
+    if (epoch !== this.epoch) {
       this.d.log('warn', 'stream CHAT changed incarnation', { from: this.epoch, to: epoch });
+      this.guard.reset(si.state.last_seq);
+      this.position.reset();
+    }
     this.epoch = epoch;
   }
 
@@ -318,7 +330,22 @@ export class NatsChatLog implements ChatLog {
     if (this.d.nc.isClosed()) return Promise.reject(new BusError('closed', 'append: connection closed'));
     // Whatever goes wrong, the message may or may not be stored: the caller must not ack it, and a
     // retry with the same msgId is deduplicated. So every failure is 'unavailable' except close.
-    return this.publisher.publish(Subjects.chatIn(room), payload, msgId);
+    const wait = this.guard.admit();
+    if (wait === undefined) return this.send(room, payload, msgId);
+    return wait.then(() => this.send(room, payload, msgId));
+  }
+
+  private send(room: string, payload: string, msgId: string): Promise<AppendResult> {
+    return this.publisher.publish(Subjects.chatIn(room), payload, msgId).then(
+      (r) => {
+        this.guard.done(r.seq);
+        return r;
+      },
+      (e: unknown) => {
+        this.guard.done();
+        throw e;
+      },
+    );
   }
 
   subscribeRoom(room: string, handler: (m: StoredChat) => void): Subscription {
