@@ -70,7 +70,9 @@ const token = await signToken(DEV_SECRET, { sub: 'bench', scope: 'notify:send' }
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
 let loadPid = 0;
-const servers = serverPids({ nats: nats.url, kafka: '127.0.0.1:1', mongo: mongoServer.url });
+// Re-read per scenario: PostgreSQL starts and ends a backend per connection (other runs' too).
+const findServers = () => serverPids({ nats: nats.url, kafka: '127.0.0.1:1', mongo: mongoServer.url });
+let servers = findServers();
 // The load generator reports its own CPU (it has exited when the meter is read).
 const meter = new CpuMeter(() => ({
   notify: [process.pid],
@@ -219,6 +221,7 @@ async function throughput(usersPerRequest: number, keyed: boolean) {
   const probe = await startProbe();
   const stored0 = await storedSoFar();
   const writes0 = await writesSoFar();
+  servers = findServers();
   meter.start();
   const load = await runLoad({
     usersPerRequest,
@@ -281,6 +284,7 @@ async function bareHttp() {
 }
 
 async function idleLatency() {
+  servers = findServers();
   meter.start();
   const probe = await startProbe();
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
