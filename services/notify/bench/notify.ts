@@ -1,14 +1,14 @@
 /**
  * `npm run bench -w @parley/notify [-- --quick]`: the notify API on a real Mongo-wire server
- * (MONGO_URL, else whatever the test kit starts) and a real gateway, notify and gateway in this
- * process, the HTTP load from a separate process (bench/load.ts) so its CPU is not notify's.
+ * (MONGO_URL, else whatever the test kit starts), notify alone in this process; the HTTP load
+ * (bench/load.ts) and the live-latency probe with its gateway (bench/probe.ts) in processes of their own.
  * - throughput: POST /v1/notifications at a fixed concurrency: 1 and 10 users per request without
  *   a key, 1 user with an idempotencyKey; accepted/s (202s), stored/s (new inbox rows), request ->
  *   202 p50/p99 (load generator side);
  * - live latency under that load: a probe sends PROBE_RATE requests/s to users connected to the
  *   gateway and times API call -> `notification` frame on their socket;
  * - live latency alone: the same probe with no other load.
- * CPU per process (cores): this process (notify + gateway + probe), the load generator, NATS, the
+ * CPU per process (cores): this process (notify), the probe (gateway + sockets), the load generator, NATS, the
  * Mongo-wire server (FerretDB + PostgreSQL, shared with other runs) and everything else on the box.
  * Kafka is not on the API path, so the service runs with the memory stream. Writes results/notify.json.
  *
@@ -22,16 +22,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DEV_SECRET, signToken } from '@parley/auth';
 import { createNatsBus } from '@parley/bus';
-import { Gateway, loadGatewayConfig } from '@parley/gateway';
 import { createTestLogger } from '@parley/log';
-import type { ServerFrame } from '@parley/protocol';
 import { verifierFrom } from '@parley/runtime';
 import { mongoStores, openMongo } from '@parley/store';
 import { createMemoryStream } from '@parley/stream';
-import { startMongo, startNats, uniquePrefix, wsClient } from '@parley/testkit';
+import { startMongo, startNats, uniquePrefix } from '@parley/testkit';
 import { CpuMeter } from '../../../bench/lib/proc.ts';
 // Finds the servers' pids by port; shared with the history bench (it belongs in bench/lib).
 import { serverPids } from '../../history/bench/servers.ts';
@@ -61,21 +60,18 @@ const notify = new NotifyService({
   log,
 });
 await notify.start();
-const gwBus = await createNatsBus({ servers: nats.url, name: 'gateway-bench' });
-const gwCfg = loadGatewayConfig({ GATEWAY_PORT: '0', GATEWAY_HOST: '127.0.0.1', NATS_URL: nats.url });
-const gateway = new Gateway({ cfg: gwCfg, bus: gwBus, verifier, log });
-const gwPort = await gateway.start();
 const api = `http://127.0.0.1:${notify.port}/v1/notifications`;
 const token = await signToken(DEV_SECRET, { sub: 'bench', scope: 'notify:send' });
-const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
 let loadPid = 0;
+let probePid = 0;
 // Re-read per scenario: PostgreSQL starts and ends a backend per connection (other runs' too).
 const findServers = () => serverPids({ nats: nats.url, kafka: '127.0.0.1:1', mongo: mongoServer.url });
 let servers = findServers();
 // The load generator reports its own CPU (it has exited when the meter is read).
 const meter = new CpuMeter(() => ({
   notify: [process.pid],
+  probe: probePid ? [probePid] : [],
   loadgen: loadPid ? [loadPid] : [],
   nats: servers.nats,
   mongo: servers.mongo,
@@ -83,66 +79,36 @@ const meter = new CpuMeter(() => ({
 const cores = () =>
   Object.fromEntries(Object.entries(meter.cores()).map(([k, v]) => [k, Number(v.toFixed(2))]));
 
-const quantiles = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => Number((s[Math.floor(q * (s.length - 1))] ?? Number.NaN).toFixed(1));
-  return { p50: at(0.5), p99: at(0.99), max: at(1) };
-};
-
-/** Sockets of PROBE_USERS users; `run` sends probe requests at PROBE_RATE until stopped. */
+/** The live-latency probe in its own process (bench/probe.ts): a gateway and PROBE_USERS sockets. */
 async function startProbe() {
-  const clients = await Promise.all(
-    Array.from({ length: PROBE_USERS }, async (_, i) =>
-      wsClient(`ws://127.0.0.1:${gwPort}/ws`, {
-        token: await signToken(DEV_SECRET, { sub: `probe${i}`, rooms: ['*'] }),
-      }),
-    ),
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./probe.ts', import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        NATS_URL: nats.url,
+        API: api,
+        TOKEN: token,
+        PROBE_USERS: String(PROBE_USERS),
+        PROBE_RATE: String(PROBE_RATE),
+      },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
   );
-  const sentAt = new Map<string, number>();
-  const samples: number[] = [];
-  for (const c of clients)
-    c.ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as ServerFrame;
-      if (f.type !== 'notification') return;
-      const t = sentAt.get(f.notification.title);
-      if (t !== undefined) samples.push(performance.now() - t);
-    });
-  let n = 0;
-  let failed = 0;
-  let running = true;
-  const pending: Promise<unknown>[] = [];
-  const loop = (async () => {
-    while (running) {
-      const title = `probe-${n}`;
-      const body = JSON.stringify({ to: { users: [`probe${n % PROBE_USERS}`] }, title, body: 'probe' });
-      n++;
-      sentAt.set(title, performance.now());
-      pending.push(
-        fetch(api, { method: 'POST', headers, body }).then(
-          (r) => r.status === 202 || failed++,
-          () => failed++,
-        ),
-      );
-      await new Promise((r) => setTimeout(r, 1000 / PROBE_RATE));
-    }
-  })();
+  probePid = child.pid ?? 0;
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await lines.next();
+    if (r.done) throw new Error('probe exited early (see its stderr above)');
+    return r.value;
+  };
+  if ((await next()) !== 'ready') throw new Error('probe: expected "ready"');
   return {
     /** Stops sending and returns the figures of everything sent so far. */
-    async stop() {
-      running = false;
-      await loop;
-      await Promise.all(pending);
-      await new Promise((r) => setTimeout(r, 1000)); // frames still on their way
-      await Promise.all(clients.map((c) => c.close()));
-      const q = quantiles(samples);
-      return {
-        probeSent: n,
-        probeLive: samples.length,
-        probeFailed: failed,
-        liveP50Ms: q.p50,
-        liveP99Ms: q.p99,
-        liveMaxMs: q.max,
-      };
+    async stop(): Promise<Record<string, number>> {
+      child.stdin.end('stop\n');
+      return JSON.parse(await next());
     },
   };
 }
@@ -284,9 +250,9 @@ async function bareHttp() {
 }
 
 async function idleLatency() {
+  const probe = await startProbe();
   servers = findServers();
   meter.start();
-  const probe = await startProbe();
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const cpu = cores();
   return { scenario: `probe alone (${PROBE_RATE} req/s)`, ...(await probe.stop()), cores: cpu };
@@ -333,13 +299,12 @@ try {
     concurrency: CONCURRENCY,
     probeRate: PROBE_RATE,
     loadAverage1m: { before: load0, after: loadavg()[0] },
-    note: 'cores: average busy cores per process during the scenario (notify = this process: notify, gateway, probe); others = the rest of the box (other engineers’ runs). cpuUsPerRequest: CPU of the serving process per request.',
+    note: 'cores: average busy cores per process during the scenario (notify = this process, notify alone; probe = gateway + probe sockets); others = the rest of the box (other engineers’ runs). cpuUsPerRequest: CPU of the serving process per request.',
   };
   writeFileSync(new URL('notify.json', out), `${JSON.stringify({ meta, rows }, null, 2)}\n`);
 } finally {
-  await gateway.stop();
   await notify.drain();
-  await Promise.all([gwBus.close(), notifyBus.close()]);
+  await notifyBus.close();
   await mongo.db.dropDatabase().catch(() => {});
   await mongo.close();
   await Promise.all([nats[Symbol.asyncDispose](), mongoServer[Symbol.asyncDispose]()]);
