@@ -56,7 +56,7 @@ function chatLog(stream: FakeStream): NatsChatLog {
     nc: { subscribe: () => ({ unsubscribe: () => {} }), isClosed: () => false },
     jsm: { direct: { getMessage: stream.getMessage.bind(stream) } },
     directBatch: false,
-    window: { maxPerRoom: 5 },
+    maxUncopied: 2,
     appendTimeoutMs: 1000,
     log: () => {},
   } as unknown as NatsDeps;

@@ -298,8 +298,7 @@ export class NatsChatLog implements ChatLog {
     this.epoch = epochOf(info);
     this.publisher = new PipelinedPublisher(d.nc, d.appendTimeoutMs);
     this.position = new ChatLogPosition(d.jsm);
-    const limit = Math.max(1, Math.floor(d.window.maxPerRoom / 2));
-    this.guard = new CopyGuard(limit, d.appendTimeoutMs, this.position, d.log, info.state.last_seq);
+    this.guard = new CopyGuard(d.maxUncopied, d.appendTimeoutMs, this.position, d.log, info.state.last_seq);
   }
 
   /** Fails appends still waiting for a PubAck or for the guard (the connection is closing). */

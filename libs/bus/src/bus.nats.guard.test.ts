@@ -89,6 +89,28 @@ describe('CopyGuard', () => {
     }
   });
 
+  it("never has more than `limit` appends in flight when other processes' appends moved the copy past its own", async () => {
+    const p = fakeProbe(0);
+    const g = new CopyGuard(3, 1000, p.probe, () => {}, 0);
+    expect(g.admit()).toBeUndefined();
+    g.done(1);
+    // Others appended up to seq 50 and all of it was copied; this process still knows only seq 1.
+    p.at = 50;
+    await Promise.all([g.admit(), g.admit(), g.admit()]);
+    let fourthIn = false;
+    void g.admit()?.then(() => {
+      fourthIn = true;
+    });
+    await flush();
+    expect(fourthIn, 'a fourth append in flight beside three').toBe(false);
+    g.done(51);
+    await flush();
+    expect(fourthIn, 'seq 51 stored but not copied: still three').toBe(false);
+    p.at = 51;
+    await flush();
+    expect(fourthIn).toBe(true);
+  });
+
   it('a failed append frees its slot; a duplicate (an older seq) does not move the position back', async () => {
     const p = fakeProbe(10);
     const g = new CopyGuard(2, 1000, p.probe, () => {}, 10);

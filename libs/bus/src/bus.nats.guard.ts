@@ -1,27 +1,26 @@
 /**
  * Turns the history feed's one loss into backpressure. Stream CHAT_LOG copies stream CHAT
  * asynchronously; CHAT keeps W messages per room (CHAT_WINDOW_MESSAGES). A message is lost to
- * history if W more messages of its room are stored before it was copied. That cannot happen while
- * fewer than W messages of the whole stream are uncopied (a room's uncopied messages are among the
- * stream's), so appends are admitted only while
+ * history if W more messages of its room are stored before it was copied, so only if more than W
+ * messages of the whole stream are uncopied at once (a room's are among the stream's). Each
+ * appending process admits an append only while
  *
- *     highest CHAT seq known stored + appends in flight + 1 - CHAT seq known copied  <=  limit
+ *     max(0, highest CHAT seq it knows stored - CHAT seq known copied) + its appends in flight + 1  <=  limit
  *
- * with `limit` half the window by default. Both terms on the left are upper bounds for this process
- * (every append in flight takes at most one seq; `copied` is a lower bound read from CHAT_LOG), so
- * with one appending process this is a guarantee; with several, each admits up to `limit` without
- * seeing the others' in-flight appends since its last probe, which the margin (half the window)
- * covers for two processes with equal bursts, and only as a heuristic beyond that. A message that
- * does not fit waits, in order, while the copy catches up;
- * past the append timeout it is refused 'unavailable' (not stored, so the client retries with the
- * same clientMsgId). Probes run only past half the limit (read ahead) and while appends wait, so
- * a steady stream costs about one probe per limit/2 appends, and nothing when idle.
+ * `copied` is a lower bound read from CHAT_LOG (never ahead of the copy), and this process's
+ * messages above it are either acked (seq at most `stored`) or in flight, so at no time does one
+ * process have more than `limit` messages uncopied. With N processes at most N x limit are: a
+ * guarantee while N x limit <= W (default limit W/2: two gateways; CHAT_FEED_MAX_UNCOPIED for
+ * more). A message that does not fit waits, in order, while the copy catches up; past the append
+ * timeout it is refused 'unavailable' (not stored, so the client retries with the same
+ * clientMsgId). Probes run only past half the limit (read ahead) and while appends wait, so a
+ * steady stream costs about one probe per limit/2 appends, and nothing when idle.
  */
 
 import type { BusLog } from './bus.nats.util.ts';
 import { BusError } from './bus.ts';
 
-/** What the guard reads from the server (bus.nats.chat.ts has the NATS implementation). */
+/** What the guard reads from the server (NATS: ChatLogPosition in bus.nats.copied.ts). */
 export interface CopyProbe {
   /** A CHAT seq up to which CHAT_LOG has copied every message (a lower bound). */
   copied(): Promise<number>;
@@ -138,6 +137,9 @@ export class CopyGuard {
       const copied = stalled ? await this.probe.resync() : await this.probe.copied();
       if (copied !== undefined && copied > this.copied) {
         this.copied = copied;
+        // Other processes' messages moved the copy past this one's last: with `stored` left
+        // behind, the difference would let more than `limit` of this process's appends in flight.
+        if (this.stored < copied) this.stored = copied;
         this.progressAt = Date.now();
       } else if (stalled) {
         this.progressAt = Date.now();
@@ -159,9 +161,9 @@ export class CopyGuard {
           new BusError(
             'unavailable',
             `append: stream CHAT_LOG (the history feed) has not copied ${behind} messages of stream CHAT yet, ` +
-              `the most this gateway lets wait is ${this.limit} (half of CHAT_WINDOW_MESSAGES) so that none is ` +
-              'evicted before it reaches history; retry, and if it persists raise CHAT_WINDOW_MESSAGES or check ' +
-              "CHAT_LOG's source (nats stream info CHAT_LOG)",
+              `the most this process lets wait is ${this.limit} (CHAT_FEED_MAX_UNCOPIED, default half of ` +
+              'CHAT_WINDOW_MESSAGES) so that none is evicted before it reaches history; retry, and if it ' +
+              "persists raise CHAT_WINDOW_MESSAGES or check CHAT_LOG's source (nats stream info CHAT_LOG)",
           ),
         );
     }

@@ -31,8 +31,11 @@ export interface NatsBusOptions {
   /**
    * Stream CHAT_LOG, the lossless feed of ChatLog.consume: how long un-acknowledged messages are kept
    * (default 7 days: the longest bridge outage that loses nothing) and an optional size cap.
+   * `maxUncopied`: appends this process lets be stored in CHAT and not yet copied to CHAT_LOG
+   * (bus.nats.guard.ts; default half the window). With N appending processes (gateways) at most
+   * N times this is uncopied, which must not exceed the window for no message to be lost.
    */
-  chatLog?: { maxAgeMs?: number; maxBytes?: number };
+  chatLog?: { maxAgeMs?: number; maxBytes?: number; maxUncopied?: number };
   /**
    * ack_wait of ChatLog.consume durables: how long a delivery whose ack was lost (crash, kill -9 of
    * the server) waits before redelivery. A handler running longer keeps its batch with progress
@@ -63,7 +66,12 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const window = { ...DEFAULT_CHAT_WINDOW, ...opts.window };
     const replicas = opts.replicas ?? 1;
-    const retention = { ...DEFAULT_CHAT_LOG_RETENTION, ...opts.chatLog };
+    const { maxUncopied = Math.max(1, Math.floor(window.maxPerRoom / 2)), ...chatLog } = opts.chatLog ?? {};
+    if (!(Number.isSafeInteger(maxUncopied) && maxUncopied >= 1 && maxUncopied <= window.maxPerRoom))
+      throw new RangeError(
+        `chatLog.maxUncopied: ${maxUncopied} must be a whole number from 1 to the window (${window.maxPerRoom} messages per room)`,
+      );
+    const retention = { ...DEFAULT_CHAT_LOG_RETENTION, ...chatLog };
     const info = await ensureChatStream(jsm, window, replicas, retention, log);
     const bus = new NatsBus(nc, log);
     const chat = new NatsChatLog(
@@ -74,6 +82,7 @@ export async function createNatsBus(opts: NatsBusOptions): Promise<Bus> {
         window,
         replicas,
         retention,
+        maxUncopied,
         ackWaitMs: opts.consumerAckWaitMs ?? 10_000,
         appendTimeoutMs: opts.appendTimeoutMs ?? 5_000,
         directBatch: opts.directBatch ?? supportsBatchGet(nc.info?.version),

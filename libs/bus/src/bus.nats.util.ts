@@ -32,6 +32,8 @@ export interface NatsDeps {
   replicas: number;
   /** Stream CHAT_LOG's limits (the durables' feed). */
   retention: ChatLogRetention;
+  /** Appends stored and not yet copied to CHAT_LOG that this process lets exist (CopyGuard). */
+  maxUncopied: number;
   /** ack_wait of ChatLog.consume durables. */
   ackWaitMs: number;
   appendTimeoutMs: number;

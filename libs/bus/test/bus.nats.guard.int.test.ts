@@ -24,43 +24,76 @@ async function appendUntilAcked(bus: Bus, room: string, i: number): Promise<numb
 }
 
 describe('NATS bus: appends wait for CHAT_LOG instead of outrunning it', () => {
+  /** `writers` buses (gateways) each append `burst` messages to one room at once. */
+  async function run(window: number, burst: number, writers: number, maxUncopied?: number): Promise<void> {
+    await using nats = await startNats({ own: true });
+    const buses = await Promise.all(
+      Array.from({ length: writers }, (_, w) =>
+        createNatsBus({
+          servers: nats.url,
+          name: `guard-${w}`,
+          window: { maxPerRoom: window },
+          ...(maxUncopied ? { chatLog: { maxUncopied } } : {}),
+        }),
+      ),
+    );
+    try {
+      const [bus] = buses as [Bus];
+      const room = uniquePrefix('guard');
+      const acked = (
+        await Promise.all(
+          buses.flatMap((b, w) =>
+            Array.from({ length: burst }, (_, i) => appendUntilAcked(b, room, w * burst + i)),
+          ),
+        )
+      ).sort((a, b) => a - b);
+      const delivered = new Set<number>();
+      const gaps: SourceGap[] = [];
+      const consumer = bus.chat.consume(
+        'guarded',
+        async (batch) => {
+          for (const r of batch) delivered.add(r.seq);
+        },
+        { onSourceGap: (g) => gaps.push(g) },
+      );
+      // Every message arrives, or is reported missing (the room's last `window` always arrive).
+      const missing = () => gaps.reduce((n, g) => n + g.missing, 0);
+      await eventually(() => expect(delivered.size + missing()).toBeGreaterThanOrEqual(acked.length), WAIT);
+      await consumer.stop();
+      const held = await bus.chat.readAfter(room, 0, window + 1);
+      console.log(
+        `window ${window}, ${writers} x ${burst}: ${delivered.size} delivered, ${missing()} missing; CHAT kept ${held.messages.length}`,
+      );
+      expect(acked.filter((s) => !delivered.has(s))).toEqual([]);
+      expect(gaps).toEqual([]);
+      // The burst did go past the window: CHAT evicted all but the room's last `window` messages.
+      expect(held.messages).toHaveLength(window);
+    } finally {
+      await Promise.all(buses.map((b) => b.close()));
+    }
+  }
+
   for (const [window, burst] of [
     [5, 30],
     [20, 100],
     [100, 1000],
   ] as const) {
-    it(`window ${window}, ${burst} appends to one room at once: every acked message reaches the durable`, async () => {
-      await using nats = await startNats({ own: true });
-      const bus = await createNatsBus({ servers: nats.url, name: 'guard', window: { maxPerRoom: window } });
-      try {
-        const room = uniquePrefix('guard');
-        const acked = await Promise.all(
-          Array.from({ length: burst }, (_, i) => appendUntilAcked(bus, room, i)),
-        );
-        const delivered = new Set<number>();
-        const gaps: SourceGap[] = [];
-        const consumer = bus.chat.consume(
-          'guarded',
-          async (batch) => {
-            for (const r of batch) delivered.add(r.seq);
-          },
-          { onSourceGap: (g) => gaps.push(g) },
-        );
-        // Every message arrives, or is reported missing (the room's last `window` always arrive).
-        const missing = () => gaps.reduce((n, g) => n + g.missing, 0);
-        await eventually(() => expect(delivered.size + missing()).toBeGreaterThanOrEqual(burst), WAIT);
-        await consumer.stop();
-        const window0 = await bus.chat.readAfter(room, 0, window + 1);
-        console.log(
-          `window ${window}, burst ${burst}: ${delivered.size} delivered; CHAT kept ${window0.messages.length}`,
-        );
-        expect(acked.filter((s) => !delivered.has(s))).toEqual([]);
-        expect(gaps).toEqual([]);
-        // The burst did go past the window: CHAT evicted all but the room's last `window` messages.
-        expect(window0.messages).toHaveLength(window);
-      } finally {
-        await bus.close();
-      }
-    }, 120_000);
+    it(
+      `window ${window}, ${burst} appends to one room at once: every acked message reaches the durable`,
+      () => run(window, burst, 1),
+      120_000,
+    );
   }
+
+  it(
+    'window 20, two gateways appending 100 each to one room at once (each lets 10 wait): none lost',
+    () => run(20, 100, 2),
+    120_000,
+  );
+
+  it(
+    'window 20, four gateways appending 100 each to one room at once, each letting 5 wait: none lost',
+    () => run(20, 100, 4, 5),
+    120_000,
+  );
 });

@@ -44,6 +44,12 @@ export const chatWindowFields = {
   chatWindowAgeMs: f.ms('CHAT_WINDOW_AGE', 'Longest a message stays in stream CHAT', {
     default: 24 * 3_600_000,
   }),
+  chatFeedMaxUncopied: f.int(
+    'CHAT_FEED_MAX_UNCOPIED',
+    'Appends one gateway lets be stored in stream CHAT before the history feed (CHAT_LOG) copied them; ' +
+      'default half of CHAT_WINDOW_MESSAGES. Gateways x this must not exceed CHAT_WINDOW_MESSAGES',
+    { min: 1 },
+  ),
   chatDuplicateWindowMs: f.ms(
     'CHAT_DUPLICATE_WINDOW',
     'Window in which a retried clientMsgId is recognised',
@@ -94,6 +100,19 @@ export function authProblems(c: {
   if (c.nodeEnv === 'production' && c.authSecret === DEV_SECRET)
     return ['AUTH_JWT_SECRET: the dev secret is refused in production'];
   return [];
+}
+
+/** Cross-field rule of the chat window settings, as problem lines (empty when fine). */
+export function chatWindowProblems(c: {
+  chatWindowMessages: number;
+  chatFeedMaxUncopied?: number | undefined;
+}) {
+  const max = c.chatFeedMaxUncopied;
+  return max !== undefined && max > c.chatWindowMessages
+    ? [
+        `CHAT_FEED_MAX_UNCOPIED: ${max} exceeds CHAT_WINDOW_MESSAGES (${c.chatWindowMessages}); messages could be evicted before they reach history`,
+      ]
+    : [];
 }
 
 /** True when the dev secret is in use: callers log a loud warning at start. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, f, loadConfig, parseDuration } from './index.ts';
+import { ConfigError, chatWindowProblems, describeConfig, f, loadConfig, parseDuration } from './index.ts';
 
 const schema = {
   port: f.int('GATEWAY_PORT', 'gateway port', { default: 8080, min: 1, max: 65535 }),
@@ -156,5 +156,15 @@ describe('describeConfig', () => {
     ]);
     const computed = { x: f.int('X', 'x', { default: () => 1 }) };
     expect(describeConfig(computed)).toEqual([{ env: 'X', doc: 'x', default: '(computed)' }]);
+  });
+});
+
+describe('chatWindowProblems', () => {
+  it('refuses a gateway letting more messages wait for the history feed than a room keeps', () => {
+    expect(chatWindowProblems({ chatWindowMessages: 1000 })).toEqual([]);
+    expect(chatWindowProblems({ chatWindowMessages: 1000, chatFeedMaxUncopied: 1000 })).toEqual([]);
+    const [problem, ...rest] = chatWindowProblems({ chatWindowMessages: 100, chatFeedMaxUncopied: 101 });
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^CHAT_FEED_MAX_UNCOPIED: 101 exceeds CHAT_WINDOW_MESSAGES \(100\)/);
   });
 });

@@ -3,6 +3,7 @@ export {
   authProblems,
   brokerFields,
   chatWindowFields,
+  chatWindowProblems,
   commonFields,
   usesDevSecret,
 } from './common.ts';

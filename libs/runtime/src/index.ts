@@ -52,6 +52,7 @@ interface BusSettings {
   chatWindowMessages: number;
   chatWindowAgeMs: number;
   chatDuplicateWindowMs: number;
+  chatFeedMaxUncopied?: number | undefined;
   natsReplicas: number;
 }
 
@@ -70,6 +71,7 @@ export function connectBus(cfg: BusSettings, name: string, log: Logger, memory?:
       servers: cfg.natsUrl,
       name,
       window: chatWindowOf(cfg),
+      ...(cfg.chatFeedMaxUncopied !== undefined ? { chatLog: { maxUncopied: cfg.chatFeedMaxUncopied } } : {}),
       replicas: cfg.natsReplicas,
       log: driverLog(log),
     });

@@ -1,5 +1,13 @@
 /** Gateway settings: the shared ones (ARCHITECTURE §6) plus limits, timeouts and drain. */
-import { authProblems, ConfigError, commonFields, type Env, f, loadConfig } from '@parley/config';
+import {
+  authProblems,
+  ConfigError,
+  chatWindowProblems,
+  commonFields,
+  type Env,
+  f,
+  loadConfig,
+} from '@parley/config';
 import { DEFAULT_LIMITS, DEFAULT_MAX_ROOM_MEMBERS } from '@parley/protocol';
 
 export const gatewaySchema = {
@@ -104,7 +112,7 @@ export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;
 
 export function loadGatewayConfig(env: Env) {
   const cfg = loadConfig(gatewaySchema, env);
-  const problems = authProblems(cfg);
+  const problems = [...authProblems(cfg), ...chatWindowProblems(cfg)];
   if (problems.length > 0) throw new ConfigError(problems);
   return cfg;
 }
