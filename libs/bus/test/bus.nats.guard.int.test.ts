@@ -25,7 +25,18 @@ async function appendUntilAcked(bus: Bus, room: string, i: number): Promise<numb
 
 describe('NATS bus: appends wait for CHAT_LOG instead of outrunning it', () => {
   /** `writers` buses (gateways) each append `burst` messages to one room at once. */
-  async function run(window: number, burst: number, writers: number, maxUncopied?: number): Promise<void> {
+  /**
+   * `live`: the durable consumes during the burst, as a running bridge does (CHAT_LOG is then often
+   * empty, and the copied position comes from its last seq); otherwise it starts after, and
+   * CHAT_LOG holds every message meanwhile.
+   */
+  async function run(
+    window: number,
+    burst: number,
+    writers: number,
+    live: boolean,
+    maxUncopied?: number,
+  ): Promise<void> {
     await using nats = await startNats({ own: true });
     const buses = await Promise.all(
       Array.from({ length: writers }, (_, w) =>
@@ -40,6 +51,17 @@ describe('NATS bus: appends wait for CHAT_LOG instead of outrunning it', () => {
     try {
       const [bus] = buses as [Bus];
       const room = uniquePrefix('guard');
+      const delivered = new Set<number>();
+      const gaps: SourceGap[] = [];
+      const consume = () =>
+        bus.chat.consume(
+          'guarded',
+          async (batch) => {
+            for (const r of batch) delivered.add(r.seq);
+          },
+          { onSourceGap: (g) => gaps.push(g) },
+        );
+      const early = live ? consume() : undefined;
       const acked = (
         await Promise.all(
           buses.flatMap((b, w) =>
@@ -47,22 +69,14 @@ describe('NATS bus: appends wait for CHAT_LOG instead of outrunning it', () => {
           ),
         )
       ).sort((a, b) => a - b);
-      const delivered = new Set<number>();
-      const gaps: SourceGap[] = [];
-      const consumer = bus.chat.consume(
-        'guarded',
-        async (batch) => {
-          for (const r of batch) delivered.add(r.seq);
-        },
-        { onSourceGap: (g) => gaps.push(g) },
-      );
+      const consumer = early ?? consume();
       // Every message arrives, or is reported missing (the room's last `window` always arrive).
       const missing = () => gaps.reduce((n, g) => n + g.missing, 0);
       await eventually(() => expect(delivered.size + missing()).toBeGreaterThanOrEqual(acked.length), WAIT);
       await consumer.stop();
       const held = await bus.chat.readAfter(room, 0, window + 1);
       console.log(
-        `window ${window}, ${writers} x ${burst}: ${delivered.size} delivered, ${missing()} missing; CHAT kept ${held.messages.length}`,
+        `window ${window}, ${writers} x ${burst}${live ? ' (live)' : ''}: ${delivered.size} delivered, ${missing()} missing; CHAT kept ${held.messages.length}`,
       );
       expect(acked.filter((s) => !delivered.has(s))).toEqual([]);
       expect(gaps).toEqual([]);
@@ -73,27 +87,27 @@ describe('NATS bus: appends wait for CHAT_LOG instead of outrunning it', () => {
     }
   }
 
-  for (const [window, burst] of [
-    [5, 30],
-    [20, 100],
-    [100, 1000],
+  for (const [window, burst, live] of [
+    [5, 30, true],
+    [20, 100, false],
+    [100, 1000, true],
   ] as const) {
     it(
-      `window ${window}, ${burst} appends to one room at once: every acked message reaches the durable`,
-      () => run(window, burst, 1),
+      `window ${window}, ${burst} appends to one room at once, durable ${live ? 'live' : 'started after'}: every acked message reaches it`,
+      () => run(window, burst, 1, live),
       120_000,
     );
   }
 
   it(
     'window 20, two gateways appending 100 each to one room at once (each lets 10 wait): none lost',
-    () => run(20, 100, 2),
+    () => run(20, 100, 2, false),
     120_000,
   );
 
   it(
-    'window 20, four gateways appending 100 each to one room at once, each letting 5 wait: none lost',
-    () => run(20, 100, 4, 5),
+    'window 20, four gateways appending 100 each to one room at once, each letting 5 wait, durable live: none lost',
+    () => run(20, 100, 4, true, 5),
     120_000,
   );
 });
