@@ -1,6 +1,6 @@
 /**
  * A durable pull consumer on stream CHAT_LOG (interest retention, sources CHAT; see
- * ensureChatLogStream in bus.nats.chat.ts), driven by raw pull requests so that batching, order and
+ * ensureChatLogStream in bus.nats.streams.ts), driven by raw pull requests so that batching, order and
  * redelivery are explicit:
  * - one pull at a time, `{batch, no_wait, expires}`: the server returns what is available at once,
  *   or waits up to `expires` for the first message (low latency when idle, full batches under load);

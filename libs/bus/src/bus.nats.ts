@@ -1,12 +1,13 @@
 /**
  * The Bus on NATS: core pub/sub and request/reply on one connection that reconnects forever, and
- * the ChatLog on JetStream streams CHAT and CHAT_LOG (bus.nats.chat.ts). Messages from nats.js already have the
+ * the ChatLog on JetStream streams CHAT and CHAT_LOG (bus.nats.chat.ts, bus.nats.streams.ts). Messages from nats.js already have the
  * BusMsg shape, so subscriptions hand them over without copying.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { DEFAULT_CHAT_LOG_RETENTION, ensureChatStream, NatsChatLog } from './bus.nats.chat.ts';
+import { NatsChatLog } from './bus.nats.chat.ts';
+import { DEFAULT_CHAT_LOG_RETENTION, ensureChatStream } from './bus.nats.streams.ts';
 import { NatsSubjectRefs } from './bus.nats.subjects.ts';
 import { type BusLog, toBusError, withTimeout } from './bus.nats.util.ts';
 import {

@@ -37,7 +37,7 @@ export async function publish(ctx: Ctx, conn: Conn, f: PublishFrame): Promise<vo
       conn,
       f.id,
       'unavailable',
-      'message not stored (NATS unavailable); retry with the same clientMsgId',
+      'message not stored (NATS unavailable, or the history feed is behind); retry with the same clientMsgId',
     );
   }
 }
