@@ -95,39 +95,29 @@ describe('history: exactly the acked messages reach Mongo through faults', () =>
     }
   });
 
-  it('Kafka stopped for 10 s, then restarted', async () => {
-    await withServer(
-      () => startKafka({ own: true }),
-      (kafka) =>
-        underFault('kafka', { ...shared, kafkaBrokers: kafka.url }, async () => {
-          await kafka.stop();
-          await sleep(OUTAGE_MS);
-          await kafka.start();
-        }),
-    );
-  });
-
-  it('Mongo-wire server stopped for 10 s, then restarted', async () => {
-    await withServer(
+  // Each server is this test's own, stopped for `outageMs` while the appends go on.
+  const outages: [string, () => Promise<ServerHandle>, (url: string) => Urls, number][] = [
+    ['Kafka', () => startKafka({ own: true }), (kafkaBrokers) => ({ ...shared, kafkaBrokers }), OUTAGE_MS],
+    [
+      'Mongo-wire server',
       () => startMongo({ own: true }),
-      (mongo) =>
-        underFault('mongo', { ...shared, mongoUrl: mongo.url }, async () => {
-          await mongo.stop();
-          await sleep(OUTAGE_MS);
-          await mongo.start();
-        }),
-    );
-  });
-
-  it('nats-server (JetStream on disk) restarted', async () => {
-    await withServer(
+      (mongoUrl) => ({ ...shared, mongoUrl }),
+      OUTAGE_MS,
+    ],
+    [
+      'nats-server (JetStream on disk)',
       () => startNats({ own: true }),
-      (nats) =>
-        underFault('nats', { ...shared, natsUrl: nats.url }, async () => {
-          await nats.stop();
-          await sleep(2_000);
-          await nats.start();
-        }),
+      (natsUrl) => ({ ...shared, natsUrl }),
+      2_000,
+    ],
+  ];
+  it.each(outages)('%s stopped, then restarted', async (label, start, urls, outageMs) => {
+    await withServer(start, (server) =>
+      underFault(label.split(' ')[0] ?? label, urls(server.url), async () => {
+        await server.stop();
+        await sleep(outageMs);
+        await server.start();
+      }),
     );
   });
 });
