@@ -49,4 +49,11 @@ describe('SourceGapDetector', () => {
     expect(d.observe(copied(50, [70, 71]))).toBeUndefined();
     expect(d.observe(copied(52, [75]))).toEqual({ missing: 3, lost: 3, afterSeq: 71, beforeSeq: 75 });
   });
+
+  it('a source that copied some messages again (after a restart) does not hide a later loss', () => {
+    const d = new SourceGapDetector(0);
+    // CHAT 1..5 copied, then 4 and 5 copied again (log 6, 7), then 8 after 6 and 7 were lost.
+    expect(d.observe(copied(1, [1, 2, 3, 4, 5, 4, 5]))).toBeUndefined();
+    expect(d.observe(copied(8, [8]))).toEqual({ missing: 2, lost: 2, afterSeq: 5, beforeSeq: 8 });
+  });
 });

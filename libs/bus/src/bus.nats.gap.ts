@@ -9,7 +9,9 @@
  * exact with several bridge instances sharing one durable (each sees only some batches) and with
  * redeliveries (an older message has an offset no larger than a newer one). Every instance reports
  * the same total for the same message, so the total is a level (take the max over instances), not
- * a sum.
+ * a sum. One exception lowers the offset: a source that resumes by time after a server restart
+ * (nats-server does so when CHAT_LOG is empty) may copy a few messages twice; a single instance
+ * still counts a later loss exactly, several may each undercount it by those copies.
  *
  * Besides eviction by the window, the count includes any other CHAT message CHAT_LOG never got
  * (expired by CHAT's max_age before the copy, or dropped by CHAT_LOG's 100 ms duplicate window):
@@ -28,8 +30,9 @@ export function chatLogBase(si: StreamInfo): number | undefined {
 }
 
 export class SourceGapDetector {
-  private base: number | undefined;
+  /** The offset of the newest message seen (by CHAT_LOG seq); the base before any. */
   private offset: number | undefined;
+  private total = 0;
   private lastLog = 0;
   private lastChat = 0;
 
@@ -39,37 +42,39 @@ export class SourceGapDetector {
    * losses before that message are not seen.
    */
   constructor(base?: number) {
-    this.base = base;
     this.offset = base;
   }
 
   /** Messages found missing so far (since the base). */
   get lost(): number {
-    return (this.offset ?? 0) - (this.base ?? 0);
+    return this.total;
   }
 
-  /** One batch in delivery order: each message's CHAT_LOG seq and CHAT seq. */
+  /**
+   * One batch in delivery order: each message's CHAT_LOG seq and CHAT seq. Only messages newer than
+   * any seen before count (a redelivery says nothing new). The offset is followed down as well as
+   * up: a source that resumes by time after a server restart may copy a few messages again, which
+   * lowers it, and a later loss is then measured from there rather than hidden.
+   */
   observe(batch: readonly { logSeq: number; chatSeq: number }[]): SourceGap | undefined {
     let missing = 0;
     let afterSeq = 0;
     let beforeSeq = 0;
     for (const { logSeq, chatSeq } of batch) {
+      if (logSeq <= this.lastLog) continue;
       const offset = chatSeq - logSeq;
-      if (this.offset === undefined) {
-        this.base = offset;
-        this.offset = offset;
-      }
+      this.offset ??= offset;
       if (offset > this.offset) {
         if (missing === 0) afterSeq = this.lastChat;
         missing += offset - this.offset;
         beforeSeq = chatSeq;
-        this.offset = offset;
       }
-      if (logSeq > this.lastLog) {
-        this.lastLog = logSeq;
-        this.lastChat = chatSeq;
-      }
+      this.offset = offset;
+      this.lastLog = logSeq;
+      this.lastChat = chatSeq;
     }
-    return missing === 0 ? undefined : { missing, lost: this.lost, afterSeq, beforeSeq };
+    if (missing === 0) return undefined;
+    this.total += missing;
+    return { missing, lost: this.total, afterSeq, beforeSeq };
   }
 }

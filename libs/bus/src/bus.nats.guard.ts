@@ -48,6 +48,7 @@ export class CopyGuard {
   private inflight = 0;
   private readonly waiting: Waiter[] = [];
   private probing = false;
+  private failing = false;
   private progressAt = Date.now();
   /** Appends that had to wait, and probes run (for tests and the bench). */
   readonly counts = { waited: 0, refused: 0, probes: 0 };
@@ -144,8 +145,12 @@ export class CopyGuard {
       } else if (stalled) {
         this.progressAt = Date.now();
       }
+      this.failing = false;
     } catch (e) {
-      this.log('warn', 'append guard: reading stream CHAT_LOG failed; appends wait', { err: String(e) });
+      // Once per streak: during a NATS outage this fails every 50 ms while appends wait.
+      if (!this.failing)
+        this.log('warn', 'append guard: reading stream CHAT_LOG failed; appends wait', { err: String(e) });
+      this.failing = true;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
