@@ -12,6 +12,8 @@ export { deleteConsumer, startNats } from './nats.ts';
 export { provisionAll } from './provision/index.ts';
 /** Handle to a started (or external) server: fixed URL, stop/kill/start for fault tests, disposable. */
 export type { ServerHandle } from './server.ts';
+/** spawnService: a Parley service as a child process (kill -9 / SIGTERM tests), ready-polled, its log quoted on failure. */
+export { type ServiceChild, type ServiceSpec, spawnService } from './service.ts';
 /** eventually: retries until fn stops throwing; uniquePrefix: per-test namespace; freePort: a free TCP port. */
 export { eventually, freePort, uniquePrefix } from './util.ts';
 /** wsClient: a protocol-aware test client (frames, request by id, waitFor); expectClose: a refused socket's close. */
