@@ -118,6 +118,13 @@ export const ROWS = [
           ['dead letters', 'sum(rate(parley_history_dead_letters_total[5m]))'],
         ],
       ],
+      [
+        // Acked messages CHAT evicted before CHAT_LOG copied them: any value above 0 is data
+        // missing from history (raise CHAT_WINDOW_MESSAGES or lower CHAT_FEED_MAX_UNCOPIED).
+        'History feed gaps (must stay 0)',
+        'short',
+        [['messages lost to history', 'max(parley_history_source_gap_messages)']],
+      ],
     ],
   ],
   [
@@ -150,6 +157,12 @@ export const ROWS = [
           ['stored', 'sum(rate(parley_notify_stored_total[1m]))'],
           ['delivered live', 'sum(rate(parley_notify_delivered_live_total[1m]))'],
         ],
+      ],
+      ['Unread notifications at connect', 'short', p50p99('parley_notify_unread_backlog')],
+      [
+        'Notify lookups by result (deadline = dropped unrun)',
+        'ops',
+        [['{{op}} {{result}}', 'sum by (op, result) (rate(parley_notify_queries_total[1m]))']],
       ],
     ],
   ],
