@@ -253,7 +253,7 @@ export async function connect(ctx: Ctx): Promise<Row[]> {
 }
 
 /** RSS per process once the total stops moving (young-generation garbage of the connect burst collected). */
-async function settledRss(pids: number[], maxMs: number): Promise<number[]> {
+export async function settledRss(pids: number[], maxMs: number): Promise<number[]> {
   let last = pids.map(rssKiB);
   const end = performance.now() + maxMs;
   while (performance.now() < end) {

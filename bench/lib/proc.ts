@@ -24,6 +24,16 @@ export function rssKiB(pid: number): number {
   }
 }
 
+/** /proc/meminfo in KiB by field (MemAvailable, Slab, SUnreclaim...): the kernel's side of a run. */
+export function memInfoKiB(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync('/proc/meminfo', 'utf8').split('\n')) {
+    const m = /^(\w+):\s+(\d+)/.exec(line);
+    if (m) out[m[1] as string] = Number(m[2]);
+  }
+  return out;
+}
+
 /** Busy CPU of the whole machine so far (all processes, ours and everyone else's), in ms. */
 export function machineBusyMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.split(/\s+/).slice(1).map(Number) ?? [];

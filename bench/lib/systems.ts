@@ -1,5 +1,5 @@
 /** Starting and stopping the systems under test: Parley (gateway processes + driver) and the peers. */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@parley/testkit';
 import type { ConnectCmd } from '../loadgen/protocol.ts';
@@ -120,13 +120,19 @@ export interface GatewayProc {
   port: number;
 }
 
-/** `node --import tsx services/gateway/src/main.ts`, tuned by env only; resolves once /readyz is 200. */
+const FROM_SOURCE = ['--import', 'tsx', 'services/gateway/src/main.ts'];
+
+/**
+ * `node --import tsx services/gateway/src/main.ts` (or `argv`, e.g. the bundle the image runs),
+ * tuned by env only; resolves once /readyz is 200.
+ */
 export async function startGatewayProc(
   natsUrl: string,
   env: Record<string, string> = {},
+  argv = FROM_SOURCE,
 ): Promise<GatewayProc> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+  const proc = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -147,9 +153,23 @@ export async function startGatewayProc(
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error('gateway not ready in 30 s');
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL'); // the caller never sees this process, so it could not stop it
+      throw new Error('gateway not ready in 30 s');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Bundles the services as the image does (deploy/docker/build.mjs) into dist/bench-<name>, and
+ * returns the argv that runs the gateway from it: plain node, no tsx in each process's memory.
+ */
+export function bundledGateway(name: string): string[] {
+  const app = `${ROOT}dist/bench-${name}`;
+  const r = spawnSync(process.execPath, ['deploy/docker/build.mjs', app], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`bundling the gateway (node deploy/docker/build.mjs ${app}) failed`);
+  return [`${app}/dist/gateway.mjs`];
 }
 
 /** The gateway and `drivers` JetStream driver processes (the rooms are sharded over them). */

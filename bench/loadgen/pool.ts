@@ -1,6 +1,7 @@
 /** Runner side of the load generator: forks workers, spreads connections over them, sums their reports. */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import type { ConnectCmd, Connected, FromWorker, WorkerStats } from './protocol.ts';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -12,6 +13,21 @@ let nextAddr = 0;
 function freshAddr(): string {
   const n = 2 + nextAddr++;
   return `127.0.${Math.floor(n / 250)}.${(n % 250) + 2}`;
+}
+
+/** worker.ts and everything it imports (workspace TypeScript, jose) as one plain ESM file. */
+function bundledWorker(): string {
+  const out = fileURLToPath(new URL('../../dist/bench-loadgen/worker.mjs', import.meta.url));
+  buildSync({
+    entryPoints: [WORKER],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+  });
+  return out;
 }
 
 export interface LoadStats {
@@ -35,9 +51,17 @@ interface Worker {
 export class LoadGen {
   private constructor(private readonly workers: Worker[]) {}
 
-  static async start(n: number): Promise<LoadGen> {
+  /**
+   * `lean`, for runs with dozens of mostly idle workers, where per-process costs add up to gigabytes
+   * of the box's memory: the worker bundled to plain JS (no tsx loaded in each, ~25 MiB) and a 1 MiB
+   * young generation (V8 grows it to 32 MiB under a connect burst).
+   */
+  static async start(n: number, opts: { lean?: boolean } = {}): Promise<LoadGen> {
+    const [file, execArgv] = opts.lean
+      ? [bundledWorker(), ['--max-semi-space-size=1']]
+      : [WORKER, ['--import', 'tsx']];
     const workers = Array.from({ length: n }, (): Worker => {
-      const proc = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+      const proc = fork(file, [], { execArgv, stdio: 'inherit' });
       const w: Worker = { proc, frames: 0, waiters: new Map() };
       proc.on('message', (raw) => {
         const m = raw as FromWorker;
@@ -78,11 +102,12 @@ export class LoadGen {
 
   /**
    * Opens `total` connections, users `first`..`first+total-1`, split evenly over the workers
-   * (or over `workers` of them). Resolves when every one is ready or failed.
+   * (or over `workers` of them, from the `from`th on). Resolves when every one is ready or failed.
    */
   async connect(
     spec: Omit<ConnectCmd, 'op' | 'first' | 'count' | 'addrs'> & { first: number; total: number },
     workers = this.workers.length,
+    from = 0,
   ): Promise<{
     ok: number;
     failed: number;
@@ -92,7 +117,7 @@ export class LoadGen {
     /** Load-generator CPU while connecting, in cores. */
     cpuCores: number;
   }> {
-    const use = this.workers.slice(0, workers);
+    const use = this.workers.slice(from, from + workers);
     const per = Math.ceil(spec.total / use.length);
     const t0 = performance.now();
     const parts = await Promise.all(
@@ -154,6 +179,12 @@ export class LoadGen {
 
   exit(): void {
     for (const w of this.workers) if (w.proc.connected) w.proc.send({ op: 'exit' });
+  }
+
+  /** SIGKILL every worker: for an abort, when a worker may be too busy connecting to read `exit`. */
+  kill(): void {
+    for (const w of this.workers)
+      if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL');
   }
 }
 
