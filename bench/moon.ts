@@ -163,8 +163,8 @@ export async function moon(ctx: Ctx): Promise<Row[]> {
         if (bad > 0.01 * (got + bad)) halt(`${bad} of ${got + bad} connects failed in one wave`);
       }
       if (stop) break;
-      const settled = await settledRss(gwPids(), 20_000);
-      if (pass === 0) mid = settled;
+      const settled = await Promise.race([settledRss(gwPids(), 20_000), aborted]);
+      if (pass === 0 && settled) mid = settled;
     }
     const connectSecs = connectMs / 1000;
     const cpu = meter.cores();
@@ -184,7 +184,8 @@ export async function moon(ctx: Ctx): Promise<Row[]> {
     // What MemAvailable lost beyond the RSS growth of our own processes: mostly the kernel's two
     // socket ends per connection (other tenants' memory moves it too, so it is an estimate).
     const kernel = availDrop - gwGrowth - (lgEnd - base.lg) - (natsEnd - base.nats);
-    const marginal = ((sum(end) - sum(mid)) * 1024) / Math.max(1, secondOk);
+    // NaN (null in the JSON) when the run stopped before any second half.
+    const marginal = secondOk > 0 ? ((sum(end) - sum(mid)) * 1024) / secondOk : Number.NaN;
     ctx.log(
       `moon: ${stop ? `ABORTED (${stop}) at` : 'held'} ${held.toLocaleString('en-US')} connections` +
         `${failed ? ` (${failed} failed: ${[...errors].slice(0, 3).join('; ')})` : ''}; gateways ` +
